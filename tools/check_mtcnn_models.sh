@@ -4,7 +4,7 @@
 #
 # Needs only python3 (with venv + pip) and access to PyPI. It creates, if
 # absent, an ignored venv .venv-tools/ in the repository root with pinned
-# numpy + onnx, downloads the facenet-pytorch wheel (no deps, cached in
+# numpy + onnx + protobuf, downloads the facenet-pytorch wheel (no deps, cached in
 # .venv-tools/cache/), checks its SHA-256 and runs tools/convert_mtcnn.py.
 # Exit status: 0 when identical, 1 on any mismatch, 2 on a setup error.
 set -euo pipefail
@@ -15,16 +15,17 @@ CACHE="$VENV/cache"
 PY="${PYTHON:-python3}"
 NUMPY_PIN="numpy==1.26.4"
 ONNX_PIN="onnx==1.16.2"
+PROTOBUF_PIN="protobuf==7.36.2"  # serialises the models; pinned so the bytes cannot drift
 WHEEL="facenet_pytorch-2.6.0-py3-none-any.whl"
 WHEEL_SHA256="ecb82b27beb226d106f2219efe8f829b01b87a8595badd01545679bdb9f19cca"
 
 die() { echo "check_mtcnn_models: $*" >&2; exit 2; }
 
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import numpy, onnx; assert numpy.__version__ == "1.26.4" and onnx.__version__ == "1.16.2"' 2>/dev/null; then
-    echo "check_mtcnn_models: setting up $VENV ($NUMPY_PIN $ONNX_PIN)"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import numpy, onnx, google.protobuf as p; assert (numpy.__version__, onnx.__version__, p.__version__) == ("1.26.4", "1.16.2", "7.36.2")' 2>/dev/null; then
+    echo "check_mtcnn_models: setting up $VENV ($NUMPY_PIN $ONNX_PIN $PROTOBUF_PIN)"
     "$PY" -m venv "$VENV" || die "could not create a venv with $PY (install python3-venv)"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$NUMPY_PIN" "$ONNX_PIN" \
-        || die "pip install $NUMPY_PIN $ONNX_PIN failed"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$NUMPY_PIN" "$ONNX_PIN" "$PROTOBUF_PIN" \
+        || die "pip install $NUMPY_PIN $ONNX_PIN $PROTOBUF_PIN failed"
 fi
 
 mkdir -p "$CACHE"
