@@ -1,0 +1,327 @@
+"""PNG plots, training/report/REPORT.md and MODEL_CARD.md, all generated from measured numbers."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import data
+from .evaluate import reliability, softmax
+
+DPI = 60
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plots(rep, history, heads, temps, group_labels, age_pred, age_true):
+    plt = _plt()
+    ep = [h["epoch"] for h in history]
+    fig, axs = plt.subplots(1, 5, figsize=(17, 3.2))
+    for ax, k in zip(axs, ["total", "age_group", "gender", "ethnicity", "age"]):
+        ax.plot(ep, [h[f"train_loss_{k}"] for h in history], label="train")
+        ax.plot(ep, [h[f"val_loss_{k}"] for h in history], label="val")
+        ax.set_title(f"loss: {k}")
+        ax.set_xlabel("epoch")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(rep, "loss_curves.png"), dpi=DPI)
+    plt.close(fig)
+
+    fig, axs = plt.subplots(1, 4, figsize=(17, 3.2))
+    for ax, (k, lab) in zip(axs, [("val_gender_acc", "gender acc"), ("val_ethnicity_acc", "ethnicity acc"),
+                                  ("val_age_group_exact", "age group exact"), ("val_age_mae", "age MAE (years)")]):
+        ax.plot(ep, [h[k] for h in history])
+        ax.set_title("val " + lab)
+        ax.set_xlabel("epoch")
+    fig.tight_layout()
+    fig.savefig(os.path.join(rep, "val_metrics.png"), dpi=DPI)
+    plt.close(fig)
+
+    names = {"gender": data.GENDER_LABELS, "ethnicity": data.ETHNICITY_LABELS, "age_group": group_labels}
+    fig, axs = plt.subplots(1, 3, figsize=(17, 5.2), gridspec_kw={"width_ratios": [1, 1.6, 2.6]})
+    for ax, k in zip(axs, ["gender", "ethnicity", "age_group"]):
+        lg, y = heads[k]
+        n = len(names[k])
+        cm = np.zeros((n, n))
+        np.add.at(cm, (y, lg.argmax(1)), 1)
+        cmn = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        ax.imshow(cmn, cmap="Blues", vmin=0, vmax=1)
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, f"{cmn[i, j]:.2f}", ha="center", va="center", fontsize=7 if n > 5 else 9,
+                        color="white" if cmn[i, j] > 0.5 else "black")
+        ax.set_xticks(range(n))
+        ax.set_xticklabels(names[k], rotation=60 if n > 5 else 0, fontsize=8)
+        ax.set_yticks(range(n))
+        ax.set_yticklabels(names[k], fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"test confusion (row-normalised): {k}")
+    fig.tight_layout()
+    fig.savefig(os.path.join(rep, "confusion.png"), dpi=DPI)
+    plt.close(fig)
+
+    fig, axs = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, k in zip(axs, ["age_group", "gender", "ethnicity"]):
+        lg, y = heads[k]
+        for t, lab, mk in ((1.0, "T=1 (raw)", "o--"), (temps[k], f"T={temps[k]:.2f}", "s-")):
+            r = [b for b in reliability(softmax(lg, t), y) if b[3] > 0]
+            ax.plot([b[2] for b in r], [b[1] for b in r], mk, label=lab, ms=4)
+        ax.plot([0, 1], [0, 1], "k:", lw=1)
+        ax.set_xlabel("confidence")
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"test reliability: {k}")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(rep, "reliability.png"), dpi=DPI)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.scatter(age_true, age_pred, s=2, alpha=0.3)
+    ax.plot([0, 100], [0, 100], "k:", lw=1)
+    ax.set_xlabel("true age")
+    ax.set_ylabel("predicted age")
+    ax.set_title("test: age_years")
+    fig.tight_layout()
+    fig.savefig(os.path.join(rep, "age_scatter.png"), dpi=DPI)
+    plt.close(fig)
+
+
+def _pct(v):
+    return f"{100 * v:.1f} %"
+
+
+def _tables(out):
+    m = out["metrics"]
+    t = m["targets"]
+    ok = lambda b: "met" if b else "**not met**"  # noqa: E731
+    lines = ["| target | test value | status |", "|---|---|---|",
+             f"| gender accuracy >= 94 % | {_pct(m['gender']['acc'])} | {ok(t['gender_acc>=0.94'])} |",
+             f"| ethnicity accuracy >= 86 % | {_pct(m['ethnicity']['acc'])} | {ok(t['ethnicity_acc>=0.86'])} |",
+             f"| age MAE <= 5.0 years | {m['age_mae']:.2f} | {ok(t['age_mae<=5.0'])} |",
+             f"| age group exact (12 groups) | {_pct(m['age_group']['exact'])} | reported |",
+             f"| age group within one | {_pct(m['age_group']['within_one'])} | reported |"]
+    for h in ("age_group", "gender", "ethnicity"):
+        lines.append(f"| ECE {h} <= 0.03 (after temperature) | {m[h]['ece']:.4f} | {ok(t[f'ece_{h}<=0.03'])} |")
+    targets = "\n".join(lines)
+
+    cal = ["| head | temperature (fit on val) | ECE before | ECE after | NLL before | NLL after |",
+           "|---|---|---|---|---|---|"]
+    for h in ("age_group", "gender", "ethnicity"):
+        cal.append(f"| {h} | {m[h]['temperature']:.3f} | {m[h]['ece_before']:.4f} | {m[h]['ece']:.4f} | "
+                   f"{m[h]['nll_before']:.4f} | {m[h]['nll']:.4f} |")
+    cal = "\n".join(cal)
+
+    cells = ["| ethnicity / gender | n (test) | gender acc | ethnicity acc | age-group exact | age MAE |",
+             "|---|---|---|---|---|---|"]
+    for k, c in m["per_ethnicity_gender"].items():
+        cells.append(f"| {k} | {c['n']} | {_pct(c['gender_acc'])} | {_pct(c['ethnicity_acc'])} | "
+                     f"{_pct(c['age_group_exact'])} | {c['age_mae']:.2f} |")
+    cells = "\n".join(cells)
+
+    ages = ["| age group (true) | n (test) | age MAE (years) |", "|---|---|---|"]
+    for k, c in m["age_mae_per_group"].items():
+        ages.append(f"| {k} | {c['n']} | {c['mae']:.2f} |")
+    ages = "\n".join(ages)
+
+    dmg = ["| file name (Python repr) | action | reason |", "|---|---|---|"]
+    for d in out["damaged"]:
+        dmg.append(f"| `{d['file']!r}` | {d['action']} | {d['note']} |")
+    dmg = "\n".join(dmg)
+    return targets, cal, cells, ages, dmg
+
+
+def write_report(rep, out):
+    targets, cal, cells, ages, dmg = _tables(out)
+    m, tr, ex = out["metrics"], out["training"], out["export"]
+    ch = out["choices"]
+    abl = ""
+    ap = os.path.join(rep, "ablation.json")
+    if os.path.exists(ap):
+        import json
+        a = json.load(open(ap))
+        rows = ["| layout | params | train time | val gender | val ethnicity | val age-group exact | val age MAE |",
+                "|---|---|---|---|---|---|---|"]
+        for k, v in a["results"].items():
+            last = v["last"]
+            rows.append(f"| {k} | {v['params']:,} | {v['train_s']:.0f} s | {_pct(last['val_gender_acc'])} | "
+                        f"{_pct(last['val_ethnicity_acc'])} | {_pct(last['val_age_group_exact'])} | "
+                        f"{last['val_age_mae']:.2f} |")
+        abl = (f"\n## Shared trunk vs separate legs (measured)\n\nSame data, seed, schedule, {a['epochs']} epochs each, "
+               f"input {a['size']}x{a['size']}, widths {a['widths']} (legs: each leg's widths / sqrt(3), so compute "
+               f"is about the same). Validation split. Written by `--ablation`; see `ablation.json`.\n\n"
+               + "\n".join(rows) + "\n")
+    lat = ex.get("latency", {})
+    text = f"""# Faceless attribute classifier: training report
+
+Generated by `training/train.py` (one command, see `training/README.md`). Every number below was
+measured by that code on our own **test split** ({m['n']} images, never used for training or for any choice);
+the final judgement happens on the withheld UTKFace images, where numbers will differ.
+
+## Data
+
+- files in `images/`: {out['data']['files']}; kept: {out['data']['kept']}; split (stratified by age group x gender x ethnicity, seed {tr['seed']}): {out['data']['split']}
+- manifest with random image ids: `training/report/manifest.csv` (also `training/out/manifest.csv`)
+- age groups from the TRAINING split's quantiles: edges {out['age_group_edges']} -> {out['age_group_labels']}
+- input: the whole 200x200 chip resized to {out['input']['size']}x{out['input']['size']} ({out['input']['resize']}), RGB,
+  (pixel/255 - mean) / std with mean {[round(v, 4) for v in out['input']['mean']]}, std {[round(v, 4) for v in out['input']['std']]} (training split)
+
+### The five damaged file names
+
+{dmg}
+
+## Targets (test split)
+
+{targets}
+
+Age estimate (test MAE, years) by method: {', '.join(f'{k} {v:.2f}' for k, v in m['age_mae_by_method'].items())};
+the exported `age_years` uses **{ch['age_estimate']['chosen']}**, chosen on validation MAE
+({', '.join(f'{k} {v:.2f}' for k, v in ch['age_estimate']['val_mae'].items())}).
+Horizontal-flip averaging inside the graph: **{ch['flip_average']['chosen']}** (val score without {ch['flip_average']['val_score_no_flip']:.4f}, with {ch['flip_average']['val_score_flip']:.4f}; {ch['flip_average']['score']}).
+
+## Calibration (temperature scaling per head, fit on validation NLL; ECE with 15 equal-width bins, test)
+
+{cal}
+
+![reliability](reliability.png)
+
+## Accuracy per ethnicity x gender (test)
+
+{cells}
+
+## Age error per age group (test)
+
+{ages}
+
+![age](age_scatter.png)
+
+## Model and training
+
+- layout **{tr['layout']}** trunk, ResNet-ish basic blocks, widths {tr['widths']}, blocks {tr['blocks']}, BatchNorm, global average pool;
+  four heads (Linear-ReLU-Dropout-Linear): age group (12), gender (2), ethnicity (5), age regression (L1 on standardised age)
+- trained from scratch (no pretrained weights), {out['epochs_run']} epochs, batch {tr['batch']}, AdamW lr {tr['lr']} one-cycle,
+  weight decay {tr['wd']}, label smoothing {tr['label_smoothing']}, dropout {tr['dropout']}, seed {tr['seed']},
+  loss weights age_group {tr['w_age_group']} / gender {tr['w_gender']} / ethnicity {tr['w_ethnicity']} / age {tr['w_age']}
+- augmentation: horizontal flip, shift <= 8 %, zoom +-10 %, rotation +-10 deg, brightness/contrast/saturation +-20 %
+- wall time for training: {out['train_minutes']:.1f} min on 2 shared CPU cores
+- per-epoch metrics: `history.csv` / `history.json`; plots: `loss_curves.png`, `val_metrics.png`, `confusion.png`, `reliability.png`
+{abl}
+![loss](loss_curves.png)
+![val](val_metrics.png)
+![confusion](confusion.png)
+
+## Export
+
+- `models/classifier/faceless-attributes.onnx`: {ex.get('bytes', 0):,} bytes, opset {ex.get('opset')}, dynamic batch, sha256 `{ex.get('sha256')}`
+- onnxruntime vs PyTorch on 32 test chips: max |diff| = {ex.get('max_abs_diff_vs_torch', float('nan')):.2e}
+- latency (onnxruntime {lat.get('onnxruntime')}, CPU, {lat.get('threads')}): batch 1: {lat.get('batch1_ms_per_face', float('nan')):.2f} ms/face; batch 16: {lat.get('batch16_ms_per_face', float('nan')):.2f} ms/face (median; this machine's 2 shared cores)
+"""
+    with open(os.path.join(rep, "REPORT.md"), "w") as f:
+        f.write(text)
+
+
+def write_model_card(path, out):
+    targets, cal, cells, ages, dmg = _tables(out)
+    m, ex = out["metrics"], out["export"]
+    lat = ex.get("latency", {})
+    weak = sorted(m["per_ethnicity_gender"].items(), key=lambda kv: kv[1]["ethnicity_acc"])[:3]
+    weak_txt = ", ".join(f"{k} (ethnicity {_pct(v['ethnicity_acc'])}, n={v['n']})" for k, v in weak)
+    worst_age = sorted(m["age_mae_per_group"].items(), key=lambda kv: -kv[1]["mae"])[:2]
+    worst_age_txt = ", ".join(f"{k} years (MAE {v['mae']:.1f})" for k, v in worst_age)
+    text = f"""# Model card: faceless-attributes 1.0.0
+
+Generated by `training/train.py` from measured numbers (`training/report/metrics.json`); do not edit the
+numbers by hand, re-run the training command instead. Full report: `training/report/REPORT.md`.
+
+## What it is
+
+A small convolutional network, trained from scratch, that takes one aligned face chip (the whole
+200x200 UTKFace-style chip resized to {out['input']['size']}x{out['input']['size']}, RGB) and returns, each as raw logits with a
+per-head temperature: an age group (12 groups), a gender label (`male`, `female`), an ethnicity label
+(`white`, `black`, `asian`, `indian`, `others`), plus an age estimate in years. File:
+`models/classifier/faceless-attributes.onnx` ({ex.get('bytes', 0) / 1e6:.2f} MB; {lat.get('batch1_ms_per_face', float('nan')):.2f} ms per face at batch 1
+with one onnxruntime CPU thread on our build machine). Manifest: `models/classifier/faceless-attributes.json`.
+
+## Data and its terms
+
+- **UTKFace** ("Aligned & Cropped" faces). UTKFace is published **for non-commercial research purposes
+  only**; the copyright of each image stays with its owner. The images are never copied into this
+  repository; training reads them from `../shared/datasets/utkface/images`. Anyone using this model
+  must respect those terms: this model is derived from that data.
+- {out['data']['files']} images were available here (part of the set is withheld for independent judgement);
+  {out['data']['kept']} were usable; our own stratified split: {out['data']['split']}.
+- Labels come from the file names. The dataset's labels are one annotation of each face (age as an
+  integer, gender as two classes, ethnicity as five coarse classes) and carry that annotation's errors
+  and categories.
+- Five file names are damaged; we report each and never guess a missing label:
+
+{dmg}
+
+## Intended use
+
+- Research, demos and aggregate, opt-in analytics where a human understands the error rates below.
+- Every answer carries its probability (softmax(logits / T), calibrated on validation data), so callers
+  can abstain below a threshold and should show or log uncertainty.
+
+## Out of scope (do not use for)
+
+- Any decision about an individual person: access, hiring, credit, insurance, policing, border
+  control, age verification with legal effect, medical or welfare decisions, surveillance or tracking.
+- Inferring anyone's gender identity or ethnic/racial identity. The model predicts the training
+  data's annotation, nothing more.
+- Commercial use, because of the UTKFace terms.
+- Faces that are not aligned/cropped like the training chips (profile views, heavy occlusion, very
+  low resolution, non-photographic images), and children's or elderly faces where accuracy is lowest.
+
+## Performance (our test split, {m['n']} images)
+
+{targets}
+
+Numbers on the withheld images and on real-world photos will be different (usually worse): UTKFace
+is web-collected, mostly frontal and well lit.
+
+### Accuracy per ethnicity x gender
+
+{cells}
+
+Weakest cells for ethnicity: {weak_txt}. The `others` class is a catch-all of very different people and
+is by far the least reliable; treat its answers with particular care.
+
+### Age error per age group
+
+{ages}
+
+The age error grows with age; largest in {worst_age_txt}.
+
+### Calibration
+
+{cal}
+
+ECE (15 equal-width confidence bins) before and after dividing the logits by the temperature. The
+runtime computes softmax(logits / T) with the `temperature` values in the manifest.
+
+## Limits
+
+- Small input ({out['input']['size']}x{out['input']['size']}) and a compact network trained for {out['epochs_run']} epochs on 2 CPU cores: accuracy is
+  below what larger models reach on UTKFace. Targets not met are marked **not met** above.
+- Class balance follows UTKFace (many white and young faces; few `others`); accuracy and calibration
+  are worse for groups with fewer examples.
+- The input must look like a training chip; the SDK aligns detected faces to a canonical template before
+  classification. Poor alignment lowers accuracy without necessarily lowering confidence.
+
+## Ethical note
+
+Gender and ethnicity here are labels that annotators attached to photographs in one data set. They
+describe that annotation, not the people in the pictures, and they do not describe how anyone sees
+themselves. Age is a visual estimate with an error of several years. The model is not to be used to
+make decisions about individuals. We ship probabilities with every answer precisely so that callers can
+abstain when the model is unsure, and we publish where it is weak (the tables above) rather than a single
+flattering number.
+"""
+    with open(path, "w") as f:
+        f.write(text)
