@@ -1,0 +1,249 @@
+//! Face detection with MTCNN (Zhang et al. 2016), matching facenet-pytorch's
+//! `detect_face` number for number with the same pretrained weights.
+//!
+//! Three cascaded networks: [P-Net](pnet) proposes candidates over an image
+//! pyramid, [R-Net](rnet) rescores and refines them, [O-Net](onet) gives the
+//! final score, box and five landmarks. Each stage has its own threshold.
+
+mod boxes;
+mod onet;
+mod pnet;
+mod refine;
+mod resample;
+mod rnet;
+
+use image::RgbImage;
+use ort::session::Session;
+
+use crate::error::{Error, Result};
+use crate::models::{ModelSet, ModelSource};
+use crate::runtime::{self, RuntimeOptions};
+use crate::session_pool::Pool;
+
+/// One detected face, in original image pixel coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Face {
+    /// `[x1, y1, x2, y2]`: left, top, right, bottom; clipped to the image.
+    pub bbox: [f32; 4],
+    /// O-Net's face probability, 0 to 1.
+    pub score: f32,
+    /// Left eye, right eye, nose, left mouth corner, right mouth corner, as
+    /// `[x, y]` (left and right as seen in the picture).
+    pub landmarks: [[f32; 2]; 5],
+}
+
+/// The detector's tunables; the defaults are facenet-pytorch's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorOptions {
+    /// Smallest face side looked for, in pixels (default 20). Smaller values
+    /// find smaller faces at the cost of a larger pyramid.
+    pub min_face_size: f32,
+    /// Ratio between successive pyramid levels (default 0.709 ≈ 1/√2).
+    pub scale_factor: f32,
+    /// Score thresholds of P-Net, R-Net and O-Net (default 0.6, 0.7, 0.7).
+    pub thresholds: [f32; 3],
+    /// IoU above which P-Net candidates of one scale are merged (0.5).
+    pub nms_pnet_scale: f32,
+    /// IoU above which P-Net candidates across scales are merged (0.7).
+    pub nms_pnet_cross: f32,
+    /// IoU above which R-Net candidates are merged (0.7).
+    pub nms_rnet: f32,
+    /// Overlap (over the smaller box) above which O-Net faces are merged (0.7).
+    pub nms_onet: f32,
+}
+
+impl Default for DetectorOptions {
+    fn default() -> Self {
+        DetectorOptions {
+            min_face_size: 20.0,
+            scale_factor: 0.709,
+            thresholds: [0.6, 0.7, 0.7],
+            nms_pnet_scale: 0.5,
+            nms_pnet_cross: 0.7,
+            nms_rnet: 0.7,
+            nms_onet: 0.7,
+        }
+    }
+}
+
+impl DetectorOptions {
+    /// Checks every field is in range.
+    pub fn validate(&self) -> Result<()> {
+        let bad =
+            |what: &str, v: f32| Error::InvalidArgument(format!("{what} = {v} is out of range"));
+        if !(self.min_face_size.is_finite() && self.min_face_size >= 4.0) {
+            return Err(bad("min_face_size (at least 4 pixels)", self.min_face_size));
+        }
+        if !(self.scale_factor > 0.05 && self.scale_factor < 0.99) {
+            return Err(bad(
+                "scale_factor (between 0.05 and 0.99)",
+                self.scale_factor,
+            ));
+        }
+        for (i, t) in self.thresholds.iter().enumerate() {
+            if !(0.0..=1.0).contains(t) {
+                return Err(bad(&format!("thresholds[{i}] (0 to 1)"), *t));
+            }
+        }
+        for (name, v) in [
+            ("nms_pnet_scale", self.nms_pnet_scale),
+            ("nms_pnet_cross", self.nms_pnet_cross),
+            ("nms_rnet", self.nms_rnet),
+            ("nms_onet", self.nms_onet),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(bad(name, v));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The three MTCNN sessions one call needs.
+pub(crate) struct MtcnnSessions {
+    pub pnet: Session,
+    pub rnet: Session,
+    pub onet: Session,
+}
+
+impl MtcnnSessions {
+    pub(crate) fn create(
+        env: &ort::environment::Environment,
+        rt: &RuntimeOptions,
+        models: &ModelSet,
+    ) -> Result<Self> {
+        Ok(MtcnnSessions {
+            pnet: runtime::session(env, rt, "pnet", &models.pnet)?,
+            rnet: runtime::session(env, rt, "rnet", &models.rnet)?,
+            onet: runtime::session(env, rt, "onet", &models.onet)?,
+        })
+    }
+
+    /// Runs the cascade on one image; faces best first.
+    pub(crate) fn detect(&mut self, img: &RgbImage, opts: &DetectorOptions) -> Result<Vec<Face>> {
+        let proposals = pnet::propose(&mut self.pnet, img, opts)?;
+        if proposals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let refined = rnet::refine(&mut self.rnet, img, &proposals, opts)?;
+        if refined.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut faces = onet::finish(&mut self.onet, img, &refined, opts)?;
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        for f in &mut faces {
+            clip(f, w, h);
+        }
+        faces.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(faces)
+    }
+}
+
+/// Keeps a face inside `[0, w] × [0, h]`: boxes may be regressed past the
+/// border, and callers index pixels with them.
+fn clip(face: &mut Face, w: f32, h: f32) {
+    let [x1, y1, x2, y2] = face.bbox;
+    face.bbox = [
+        x1.clamp(0.0, w),
+        y1.clamp(0.0, h),
+        x2.clamp(0.0, w),
+        y2.clamp(0.0, h),
+    ];
+    for p in &mut face.landmarks {
+        p[0] = p[0].clamp(0.0, w);
+        p[1] = p[1].clamp(0.0, h);
+    }
+}
+
+/// A face detector, safe to share between threads (`Sync`): concurrent calls
+/// each use their own set of sessions from a pool.
+pub struct Detector {
+    options: DetectorOptions,
+    pool: Pool<MtcnnSessions>,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures and builds a [`Detector`].
+#[derive(Debug, Clone, Default)]
+pub struct DetectorBuilder {
+    options: DetectorOptions,
+    runtime: RuntimeOptions,
+    models: ModelSource,
+    max_sessions: usize,
+}
+
+impl DetectorBuilder {
+    /// Replaces all detector options.
+    pub fn options(mut self, options: DetectorOptions) -> Self {
+        self.options = options;
+        self
+    }
+    /// Smallest face to look for, in pixels.
+    pub fn min_face_size(mut self, pixels: f32) -> Self {
+        self.options.min_face_size = pixels;
+        self
+    }
+    /// P-Net, R-Net and O-Net score thresholds.
+    pub fn thresholds(mut self, thresholds: [f32; 3]) -> Self {
+        self.options.thresholds = thresholds;
+        self
+    }
+    /// How ONNX Runtime is found and configured.
+    pub fn runtime(mut self, runtime: RuntimeOptions) -> Self {
+        self.runtime = runtime;
+        self
+    }
+    /// Where the models come from (embedded by default).
+    pub fn models(mut self, models: ModelSource) -> Self {
+        self.models = models;
+        self
+    }
+    /// Most calls served at once; further callers wait. 0 (the default)
+    /// means the number of CPUs.
+    pub fn max_sessions(mut self, n: usize) -> Self {
+        self.max_sessions = n;
+        self
+    }
+    /// Loads the runtime and the models.
+    pub fn build(self) -> Result<Detector> {
+        self.options.validate()?;
+        let models = std::sync::Arc::new(self.models.load_mtcnn()?);
+        let (env, _) = runtime::environment(&self.runtime)?;
+        let first = MtcnnSessions::create(&env, &self.runtime, &models)?;
+        let rt = self.runtime.clone();
+        let pool = Pool::new(
+            first,
+            crate::session_limit(self.max_sessions),
+            Box::new(move || MtcnnSessions::create(&env, &rt, &models)),
+        );
+        Ok(Detector {
+            options: self.options,
+            pool,
+        })
+    }
+}
+
+impl Detector {
+    /// A builder with facenet-pytorch's defaults and the embedded models.
+    pub fn builder() -> DetectorBuilder {
+        DetectorBuilder::default()
+    }
+
+    /// The options this detector runs with.
+    pub fn options(&self) -> &DetectorOptions {
+        &self.options
+    }
+
+    /// Finds every face in `img`, best score first. An image without faces
+    /// gives an empty list, not an error.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
+        self.pool.with(|s| s.detect(img, &self.options))
+    }
+}

@@ -1,0 +1,104 @@
+//! Stage 1, the proposal network: a fully convolutional scan of an image
+//! pyramid that proposes face candidates at every scale.
+
+use image::RgbImage;
+use ort::session::Session;
+
+use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
+use super::resample::area_resize_into;
+use super::DetectorOptions;
+use crate::error::Result;
+use crate::inference;
+
+/// P-Net sees 12×12 windows with a stride of 2 pixels.
+const CELL: f32 = 12.0;
+const STRIDE: f32 = 2.0;
+
+/// The pyramid's scales: the first maps the minimum face size onto P-Net's
+/// 12-pixel window, each next one shrinks by `factor` until the shorter side
+/// would drop below 12 pixels.
+pub(crate) fn scales(width: u32, height: u32, min_face: f32, factor: f32) -> Vec<f64> {
+    let m = 12.0 / f64::from(min_face);
+    let mut min_side = f64::from(width.min(height)) * m;
+    let mut scale = m;
+    let mut out = Vec::new();
+    while min_side >= 12.0 {
+        out.push(scale);
+        scale *= f64::from(factor);
+        min_side *= f64::from(factor);
+    }
+    out
+}
+
+/// Runs P-Net over the pyramid and returns squared, regressed candidates.
+pub(crate) fn propose(
+    session: &mut Session,
+    img: &RgbImage,
+    opts: &DetectorOptions,
+) -> Result<Vec<Candidate>> {
+    let (w, h) = img.dimensions();
+    let mut all = Vec::new();
+    for scale in scales(w, h, opts.min_face_size, opts.scale_factor) {
+        let hs = (f64::from(h) * scale + 1.0) as usize;
+        let ws = (f64::from(w) * scale + 1.0) as usize;
+        let mut data = vec![0f32; 3 * hs * ws];
+        area_resize_into(img, (0, 0, w as usize, h as usize), ws, hs, &mut data);
+        let out = inference::run(session, "pnet", [1, 3, hs, ws], data, &["reg", "prob"])?;
+        let (reg, prob) = (&out[0], &out[1]);
+        let (gh, gw) = (prob.shape[2], prob.shape[3]);
+        let cells = gh * gw;
+        let scale32 = scale as f32;
+        let mut level = Vec::new();
+        for gy in 0..gh {
+            for gx in 0..gw {
+                let i = gy * gw + gx;
+                let score = prob.data[cells + i];
+                if score < opts.thresholds[0] {
+                    continue;
+                }
+                let (bx, by) = (gx as f32, gy as f32);
+                level.push(Candidate {
+                    x1: ((STRIDE * bx + 1.0) / scale32).floor(),
+                    y1: ((STRIDE * by + 1.0) / scale32).floor(),
+                    x2: ((STRIDE * bx + CELL) / scale32).floor(),
+                    y2: ((STRIDE * by + CELL) / scale32).floor(),
+                    score,
+                    reg: [
+                        reg.data[i],
+                        reg.data[cells + i],
+                        reg.data[2 * cells + i],
+                        reg.data[3 * cells + i],
+                    ],
+                });
+            }
+        }
+        let keep = nms(&level, opts.nms_pnet_scale, Overlap::Union);
+        all.extend(keep.into_iter().map(|k| level[k]));
+    }
+    let keep = nms(&all, opts.nms_pnet_cross, Overlap::Union);
+    Ok(keep
+        .into_iter()
+        .map(|k| {
+            let mut c = all[k];
+            regress_unit(&mut c);
+            square(&mut c);
+            c
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pyramid_matches_reference() {
+        // facenet-pytorch on a 512×512 image with min face 20 and factor
+        // 0.709 builds 9 levels starting at 12/20.
+        let s = scales(512, 512, 20.0, 0.709);
+        assert_eq!(s.len(), 9);
+        assert!((s[0] - 0.6).abs() < 1e-12);
+        assert!((s[8] - 0.6 * 0.709f64.powi(8)).abs() < 1e-12);
+        assert!(scales(11, 500, 12.0, 0.709).is_empty());
+    }
+}

@@ -1,0 +1,102 @@
+//! Area resampling into normalised network input.
+//!
+//! facenet-pytorch resizes both the pyramid levels and the face crops with
+//! `torch.nn.functional.interpolate(mode="area")`, which is adaptive average
+//! pooling: output cell `i` averages input cells `floor(i·in/out)` up to
+//! `ceil((i+1)·in/out)`, all weighted equally. Matching it exactly (rather
+//! than using a bilinear or Lanczos resize) is what lets our boxes agree
+//! with the reference to a fraction of a pixel.
+
+use image::RgbImage;
+
+/// MTCNN's input normalisation: (pixel − 127.5) / 128.
+const MEAN: f32 = 127.5;
+const SCALE: f32 = 0.0078125;
+
+/// The half-open source range that output cell `i` of `out` averages.
+#[inline]
+fn window(i: usize, input: usize, out: usize) -> (usize, usize) {
+    let start = i * input / out;
+    let end = ((i + 1) * input).div_ceil(out);
+    (start, end.max(start + 1))
+}
+
+/// Resizes the region `[x0, x1) × [y0, y1)` of `img` to `out_w × out_h` with
+/// area interpolation, normalises it, and writes it planar (C, H, W) into
+/// `dst`, which must hold `3 × out_w × out_h` values.
+pub(crate) fn area_resize_into(
+    img: &RgbImage,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    out_w: usize,
+    out_h: usize,
+    dst: &mut [f32],
+) {
+    let (in_w, in_h) = (x1 - x0, y1 - y0);
+    debug_assert!(in_w > 0 && in_h > 0 && dst.len() == 3 * out_w * out_h);
+    let stride = img.width() as usize * 3;
+    let raw = img.as_raw();
+    let plane = out_w * out_h;
+
+    // Horizontal pass: for every source row, the mean of each column window.
+    let cols: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
+    let mut rows = vec![0f32; in_h * out_w * 3];
+    for y in 0..in_h {
+        let line = &raw[(y0 + y) * stride + x0 * 3..(y0 + y) * stride + x1 * 3];
+        let out = &mut rows[y * out_w * 3..(y + 1) * out_w * 3];
+        for (ox, &(s, e)) in cols.iter().enumerate() {
+            let mut acc = [0f32; 3];
+            for px in line[s * 3..e * 3].chunks_exact(3) {
+                acc[0] += f32::from(px[0]);
+                acc[1] += f32::from(px[1]);
+                acc[2] += f32::from(px[2]);
+            }
+            let n = (e - s) as f32;
+            out[ox * 3] = acc[0] / n;
+            out[ox * 3 + 1] = acc[1] / n;
+            out[ox * 3 + 2] = acc[2] / n;
+        }
+    }
+    // Vertical pass: the mean of the row window, then normalise.
+    for oy in 0..out_h {
+        let (s, e) = window(oy, in_h, out_h);
+        let n = (e - s) as f32;
+        for ox in 0..out_w {
+            for c in 0..3 {
+                let mut acc = 0f32;
+                for y in s..e {
+                    acc += rows[(y * out_w + ox) * 3 + c];
+                }
+                dst[c * plane + oy * out_w + ox] = (acc / n - MEAN) * SCALE;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_input() {
+        // Downscale 5 -> 2: cells [0,3) and [2,5), as adaptive pooling does.
+        assert_eq!(window(0, 5, 2), (0, 3));
+        assert_eq!(window(1, 5, 2), (2, 5));
+        // Upscale 2 -> 4: each source cell used twice.
+        assert_eq!(
+            (0..4).map(|i| window(i, 2, 4)).collect::<Vec<_>>(),
+            vec![(0, 1), (0, 1), (1, 2), (1, 2)]
+        );
+    }
+
+    #[test]
+    fn averages_and_normalises() {
+        let img = RgbImage::from_fn(4, 2, |x, _| {
+            image::Rgb([if x < 2 { 0 } else { 255 }, 128, 128])
+        });
+        let mut dst = vec![0f32; 3 * 2];
+        area_resize_into(&img, (0, 0, 4, 2), 2, 1, &mut dst);
+        assert!((dst[0] - (0.0 - MEAN) * SCALE).abs() < 1e-6);
+        assert!((dst[1] - (255.0 - MEAN) * SCALE).abs() < 1e-6);
+        assert!((dst[2] - (128.0 - MEAN) * SCALE).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,60 @@
+//! Stage 2, the refinement network: rescores every proposal on a 24×24 crop
+//! and refines its box.
+
+use image::RgbImage;
+use ort::session::Session;
+
+use super::boxes::{nms, regress, square, Candidate, Overlap};
+use super::refine::crop_batch;
+use super::DetectorOptions;
+use crate::error::Result;
+use crate::inference;
+
+const SIDE: usize = 24;
+
+/// Rescores candidates; keeps those above the R-Net threshold, suppressed,
+/// regressed and squared for O-Net.
+pub(crate) fn refine(
+    session: &mut Session,
+    img: &RgbImage,
+    candidates: &[Candidate],
+    opts: &DetectorOptions,
+) -> Result<Vec<Candidate>> {
+    let (data, kept) = crop_batch(img, candidates, SIDE);
+    if kept.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = inference::run(
+        session,
+        "rnet",
+        [kept.len(), 3, SIDE, SIDE],
+        data,
+        &["reg", "prob"],
+    )?;
+    let (reg, prob) = (&out[0], &out[1]);
+    let passed: Vec<Candidate> = kept
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| prob.data[i * 2 + 1] > opts.thresholds[1])
+        .map(|(i, c)| Candidate {
+            score: prob.data[i * 2 + 1],
+            reg: [
+                reg.data[i * 4],
+                reg.data[i * 4 + 1],
+                reg.data[i * 4 + 2],
+                reg.data[i * 4 + 3],
+            ],
+            ..*c
+        })
+        .collect();
+    Ok(nms(&passed, opts.nms_rnet, Overlap::Union)
+        .into_iter()
+        .map(|k| {
+            let mut c = passed[k];
+            let reg = c.reg;
+            regress(&mut c, reg);
+            square(&mut c);
+            c
+        })
+        .collect())
+}
