@@ -1,0 +1,411 @@
+//! Analysis entry points: file, encoded bytes, raw pixels, batches, and
+//! aligned chips.
+
+use std::ffi::c_char;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use image::RgbImage;
+
+use super::options::{c_path, FacelessPipeline};
+use super::result::{make_result, FacelessResult, Labels};
+use super::status::{guard, non_null, set_last_error, Fail, FACELESS_OK};
+use crate::input::{self, PixelFormat};
+use crate::{FaceAnalysis, Pipeline};
+
+/// Layout of one pixel in a raw buffer; 8 bits per channel. Passed as
+/// `int32_t`; other values are `FACELESS_ERR_INVALID_ARGUMENT`.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacelessPixelFormat {
+    /// Red, green, blue (3 bytes).
+    Rgb = 0,
+    /// Blue, green, red (3 bytes; OpenCV's default).
+    Bgr = 1,
+    /// Red, green, blue, alpha (4 bytes; alpha ignored).
+    Rgba = 2,
+    /// Blue, green, red, alpha (4 bytes; alpha ignored).
+    Bgra = 3,
+    /// One gray byte.
+    Gray8 = 4,
+}
+
+/// What a `FacelessImage` holds. Passed as `int32_t`.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacelessImageKind {
+    /// A file path in `path`.
+    File = 0,
+    /// Encoded bytes (JPEG, PNG, BMP, WebP, GIF) in `data` / `len`.
+    Encoded = 1,
+    /// Raw pixels in `data` / `len` with `width`, `height`, `stride`, `format`.
+    Pixels = 2,
+}
+
+/// One image of a batch (`faceless_analyze_batch`). Fields not used by its
+/// `kind` are ignored.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FacelessImage {
+    /// A `FacelessImageKind` value.
+    pub kind: i32,
+    /// FILE: NUL-terminated path.
+    pub path: *const c_char,
+    /// ENCODED, PIXELS: the bytes.
+    pub data: *const u8,
+    /// ENCODED, PIXELS: number of bytes at `data`.
+    pub len: usize,
+    /// PIXELS: width in pixels.
+    pub width: u32,
+    /// PIXELS: height in pixels.
+    pub height: u32,
+    /// PIXELS: bytes from the start of one row to the next (at least
+    /// width × bytes per pixel).
+    pub stride: usize,
+    /// PIXELS: a `FacelessPixelFormat` value.
+    pub format: i32,
+}
+
+/// An image argument after pointer checks; borrows the caller's memory and
+/// is `Send`, so batch workers can decode it.
+enum Source<'a> {
+    File(PathBuf),
+    Encoded(&'a [u8]),
+    Pixels {
+        data: &'a [u8],
+        width: u32,
+        height: u32,
+        stride: usize,
+        format: PixelFormat,
+    },
+}
+
+impl Source<'_> {
+    fn decode(&self, max_pixels: u64) -> Result<RgbImage, Fail> {
+        Ok(match self {
+            Source::File(p) => input::decode_path(p, max_pixels)?,
+            Source::Encoded(b) => input::decode_bytes(b, max_pixels)?,
+            Source::Pixels {
+                data,
+                width,
+                height,
+                stride,
+                format,
+            } => input::from_raw(data, *width, *height, *stride, *format, max_pixels)?,
+        })
+    }
+}
+
+unsafe fn pipeline_ref<'a>(p: *const FacelessPipeline) -> Result<&'a FacelessPipeline, Fail> {
+    non_null(p, "pipeline")?;
+    // SAFETY: a non-NULL handle comes from faceless_pipeline_create.
+    Ok(unsafe { &*p })
+}
+
+unsafe fn bytes<'a>(data: *const u8, len: usize, name: &'static str) -> Result<&'a [u8], Fail> {
+    non_null(data, name)?;
+    if len == 0 {
+        return Err(Fail::Invalid(format!("`{name}` has length 0")));
+    }
+    // SAFETY: the caller passes `len` readable bytes at `data`.
+    Ok(unsafe { std::slice::from_raw_parts(data, len) })
+}
+
+unsafe fn file<'a>(path: *const c_char) -> Result<Source<'a>, Fail> {
+    non_null(path, "path")?;
+    let p = unsafe { c_path(path) };
+    if p.as_os_str().is_empty() {
+        return Err(Fail::Invalid("`path` is empty".into()));
+    }
+    Ok(Source::File(p))
+}
+
+unsafe fn pixels<'a>(
+    data: *const u8,
+    len: usize,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: i32,
+) -> Result<Source<'a>, Fail> {
+    let format = PixelFormat::from_code(format)
+        .ok_or_else(|| Fail::Invalid(format!("unknown pixel format {format}")))?;
+    Ok(Source::Pixels {
+        data: unsafe { bytes(data, len, "data")? },
+        width,
+        height,
+        stride,
+        format,
+    })
+}
+
+unsafe fn image_source<'a>(img: &FacelessImage) -> Result<Source<'a>, Fail> {
+    match img.kind {
+        k if k == FacelessImageKind::File as i32 => unsafe { file(img.path) },
+        k if k == FacelessImageKind::Encoded as i32 => Ok(Source::Encoded(unsafe {
+            bytes(img.data, img.len, "data")?
+        })),
+        k if k == FacelessImageKind::Pixels as i32 => unsafe {
+            pixels(
+                img.data, img.len, img.width, img.height, img.stride, img.format,
+            )
+        },
+        k => Err(Fail::Invalid(format!("unknown image kind {k}"))),
+    }
+}
+
+fn labels(p: &Pipeline) -> Labels<'_> {
+    let l = p.class_labels();
+    Labels {
+        age_group: l[0],
+        gender: l[1],
+        ethnicity: l[2],
+    }
+}
+
+/// Decodes and analyses one image (no marshalling into C memory, so it can
+/// run on a worker thread).
+fn run(p: &FacelessPipeline, src: &Source<'_>) -> Result<(u32, u32, Vec<FaceAnalysis>), Fail> {
+    let img = src.decode(p.inner.max_pixels())?;
+    let faces = p.inner.analyze(&img)?;
+    Ok((img.width(), img.height(), faces))
+}
+
+unsafe fn analyze_one(
+    pipeline: *const FacelessPipeline,
+    out: *mut *mut FacelessResult,
+    source: impl FnOnce() -> Result<Source<'static>, Fail>,
+) -> i32 {
+    guard(|| {
+        non_null(out, "out")?;
+        // SAFETY: `out` is non-NULL and writable.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let p = unsafe { pipeline_ref(pipeline)? };
+        let src = source()?;
+        let (w, h, faces) = run(p, &src)?;
+        unsafe { out.write(make_result(w, h, &faces, &labels(&p.inner))) };
+        Ok(())
+    })
+}
+
+unsafe fn classify_one(
+    pipeline: *const FacelessPipeline,
+    out: *mut *mut FacelessResult,
+    source: impl FnOnce() -> Result<Source<'static>, Fail>,
+) -> i32 {
+    guard(|| {
+        non_null(out, "out")?;
+        // SAFETY: `out` is non-NULL and writable.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let p = unsafe { pipeline_ref(pipeline)? };
+        let img = source()?.decode(p.inner.max_pixels())?;
+        let attributes = p.inner.classify_aligned(&img)?;
+        let (w, h) = (img.width(), img.height());
+        let face = FaceAnalysis {
+            id: 0,
+            face: crate::Face {
+                bbox: [0.0, 0.0, w as f32, h as f32],
+                score: 1.0,
+                landmarks: [[0.0; 2]; 5],
+            },
+            attributes,
+        };
+        unsafe { out.write(make_result(w, h, &[face], &labels(&p.inner))) };
+        Ok(())
+    })
+}
+
+/// Finds every face in the image file at `path` (JPEG, PNG, BMP, WebP, GIF;
+/// EXIF orientation applied) and classifies each. On success `*out` receives
+/// a result to free with `faceless_result_free` (with `face_count` 0 when the
+/// image has no face); on failure `*out` is NULL.
+///
+/// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `path`, `out`),
+/// `FACELESS_ERR_INVALID_ARGUMENT` (empty path), `FACELESS_ERR_IO`,
+/// `FACELESS_ERR_DECODE`, `FACELESS_ERR_IMAGE_TOO_LARGE`,
+/// `FACELESS_ERR_INFERENCE`.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_analyze_file(
+    pipeline: *const FacelessPipeline,
+    path: *const c_char,
+    out: *mut *mut FacelessResult,
+) -> i32 {
+    unsafe { analyze_one(pipeline, out, || file(path)) }
+}
+
+/// Like `faceless_analyze_file`, for an encoded image (the contents of an
+/// image file) of `len` bytes at `data`.
+///
+/// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
+/// `FACELESS_ERR_INVALID_ARGUMENT` (`len` 0), `FACELESS_ERR_DECODE` (not an
+/// image, truncated), `FACELESS_ERR_IMAGE_TOO_LARGE`, `FACELESS_ERR_INFERENCE`.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_analyze_encoded(
+    pipeline: *const FacelessPipeline,
+    data: *const u8,
+    len: usize,
+    out: *mut *mut FacelessResult,
+) -> i32 {
+    unsafe {
+        analyze_one(pipeline, out, || {
+            Ok(Source::Encoded(bytes(data, len, "data")?))
+        })
+    }
+}
+
+/// Like `faceless_analyze_file`, for raw pixels: `height` rows of `width`
+/// pixels in `format` (a `FacelessPixelFormat`), each row starting `stride`
+/// bytes after the previous one, in a buffer of `len` bytes at `data`.
+///
+/// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
+/// `FACELESS_ERR_INVALID_ARGUMENT` (`len`, `width` or `height` 0; unknown
+/// format; `stride` shorter than a row; `len` shorter than
+/// `stride` × `height`), `FACELESS_ERR_IMAGE_TOO_LARGE` (`width` × `height`
+/// above the pipeline's `max_pixels`), `FACELESS_ERR_INFERENCE`.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_analyze_pixels(
+    pipeline: *const FacelessPipeline,
+    data: *const u8,
+    len: usize,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: i32,
+    out: *mut *mut FacelessResult,
+) -> i32 {
+    unsafe {
+        analyze_one(pipeline, out, || {
+            pixels(data, len, width, height, stride, format)
+        })
+    }
+}
+
+/// Analyses `count` images, up to the pipeline's `max_concurrency` at a time
+/// in parallel. Writes `results[i]` (a result to free with
+/// `faceless_result_free`, or NULL when image `i` failed) and `statuses[i]`
+/// (its status) for every `i`, then returns `FACELESS_OK` when every image
+/// succeeded, else the status of the first image that failed (the last-error
+/// message names it). A `count` of 0 does nothing and returns `FACELESS_OK`.
+///
+/// Errors of the call itself (nothing written then):
+/// `FACELESS_ERR_NULL_POINTER` (`pipeline`, `images`, `results`, `statuses`).
+#[no_mangle]
+pub unsafe extern "C" fn faceless_analyze_batch(
+    pipeline: *const FacelessPipeline,
+    images: *const FacelessImage,
+    count: usize,
+    results: *mut *mut FacelessResult,
+    statuses: *mut i32,
+) -> i32 {
+    let mut first_failure: Option<(usize, Fail)> = None;
+    let code = guard(|| {
+        let p = unsafe { pipeline_ref(pipeline)? };
+        if count == 0 {
+            return Ok(());
+        }
+        non_null(images, "images")?;
+        non_null(results, "results")?;
+        non_null(statuses, "statuses")?;
+        // SAFETY: the caller passes `count` elements in each array.
+        let images = unsafe { std::slice::from_raw_parts(images, count) };
+        let results = unsafe { std::slice::from_raw_parts_mut(results, count) };
+        let statuses = unsafe { std::slice::from_raw_parts_mut(statuses, count) };
+        results.fill(std::ptr::null_mut());
+        statuses.fill(FACELESS_OK);
+
+        let sources: Vec<Result<Source<'_>, Fail>> = images
+            .iter()
+            .map(|img| unsafe { image_source(img) })
+            .collect();
+        let outcomes: Vec<Mutex<Option<Result<(u32, u32, Vec<FaceAnalysis>), Fail>>>> =
+            (0..count).map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = p.max_concurrency.clamp(1, count);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let outcome = match &sources[i] {
+                        Err(_) => continue,
+                        Ok(src) => catch_unwind(AssertUnwindSafe(|| run(p, src)))
+                            .unwrap_or_else(|e| Err(Fail::from_panic(e))),
+                    };
+                    *outcomes[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                });
+            }
+        });
+        let labels = labels(&p.inner);
+        for (i, (src, outcome)) in sources.into_iter().zip(outcomes).enumerate() {
+            let outcome = outcome.into_inner().unwrap_or_else(|e| e.into_inner());
+            let result = match (src, outcome) {
+                (Err(fail), _) => Err(fail),
+                (Ok(_), Some(r)) => r,
+                (Ok(_), None) => Err(Fail::Panic("batch worker produced no result".into())),
+            };
+            match result {
+                Ok((w, h, faces)) => results[i] = make_result(w, h, &faces, &labels),
+                Err(fail) => {
+                    statuses[i] = fail.code();
+                    if first_failure.is_none() {
+                        first_failure = Some((i, fail));
+                    }
+                }
+            }
+        }
+        Ok(())
+    });
+    match (code, first_failure) {
+        (FACELESS_OK, Some((i, fail))) => {
+            set_last_error(&format!("image {i}: {}", fail.message()));
+            fail.code()
+        }
+        (code, _) => code,
+    }
+}
+
+/// Classifies one already aligned face chip given as raw pixels (see
+/// `faceless_analyze_pixels` for the buffer arguments), without detection.
+/// The result holds one face whose box is the whole image, with score 1 and
+/// zero landmarks. Chips of any size are resized to the classifier's input.
+///
+/// Errors: as `faceless_analyze_pixels`.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_classify_aligned_pixels(
+    pipeline: *const FacelessPipeline,
+    data: *const u8,
+    len: usize,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: i32,
+    out: *mut *mut FacelessResult,
+) -> i32 {
+    unsafe {
+        classify_one(pipeline, out, || {
+            pixels(data, len, width, height, stride, format)
+        })
+    }
+}
+
+/// Like `faceless_classify_aligned_pixels`, for an encoded image of `len`
+/// bytes at `data`.
+///
+/// Errors: as `faceless_analyze_encoded`.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_classify_aligned_encoded(
+    pipeline: *const FacelessPipeline,
+    data: *const u8,
+    len: usize,
+    out: *mut *mut FacelessResult,
+) -> i32 {
+    unsafe {
+        classify_one(pipeline, out, || {
+            Ok(Source::Encoded(bytes(data, len, "data")?))
+        })
+    }
+}

@@ -1,0 +1,234 @@
+//! `FacelessOptions` and the pipeline handle's life cycle.
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use super::status::{guard, non_null, Fail};
+use crate::input::DEFAULT_MAX_PIXELS;
+use crate::runtime::{ExecutionProvider, RuntimeOptions};
+use crate::{DetectorOptions, ModelSource, Pipeline};
+
+/// Options for `faceless_pipeline_create`.
+///
+/// Always start from `faceless_options_init`, which fills the defaults and
+/// `struct_size`, then change the fields you need. The struct only ever grows
+/// at its end; `struct_size` tells the library which version of the layout
+/// the caller compiled against.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FacelessOptions {
+    /// `sizeof(FacelessOptions)` as the caller compiled it; set by
+    /// `faceless_options_init`. Smaller than the version-1 layout (or 0) is
+    /// `FACELESS_ERR_INVALID_ARGUMENT`; larger is accepted and the unknown
+    /// tail ignored.
+    pub struct_size: u32,
+    /// Smallest face side looked for, in pixels (default 20).
+    pub min_face_size: f32,
+    /// P-Net, R-Net and O-Net score thresholds (default 0.6, 0.7, 0.7).
+    pub thresholds: [f32; 3],
+    /// Threads ONNX Runtime may use inside one model run; 0 (default) lets
+    /// it choose. Negative is `FACELESS_ERR_INVALID_ARGUMENT`.
+    pub intra_threads: i32,
+    /// Execution providers in order of preference, comma separated, case
+    /// insensitive: `"cpu"`, `"cuda"`, `"tensorrt"`, `"coreml"`, `"directml"`,
+    /// e.g. `"cuda,cpu"`. NULL or `""` (default) means CPU only. An unknown
+    /// name is `FACELESS_ERR_INVALID_ARGUMENT`; a provider the loaded runtime
+    /// lacks is `FACELESS_ERR_EXECUTION_PROVIDER_UNAVAILABLE`. Copied; need not
+    /// outlive the call.
+    pub execution_providers: *const c_char,
+    /// Path of the ONNX Runtime shared library. NULL (default): the
+    /// `ORT_DYLIB_PATH` environment variable, then beside libfaceless, then
+    /// beside the executable. A path that cannot be loaded is
+    /// `FACELESS_ERR_RUNTIME`. One process loads one runtime: the first
+    /// pipeline that loads it decides, later pipelines share it.
+    pub ort_library_path: *const c_char,
+    /// Directory holding `mtcnn/{pnet,rnet,onet}.onnx` and
+    /// `classifier/faceless-attributes.{onnx,json}`; NULL (default) uses the
+    /// models built into the library.
+    pub model_dir: *const c_char,
+    /// Largest image accepted, as width × height; 0 (default) means
+    /// 100 000 000. Larger images give `FACELESS_ERR_IMAGE_TOO_LARGE`.
+    pub max_pixels: u64,
+    /// Most calls on this pipeline served in parallel (the size of its pool
+    /// of ONNX Runtime session sets; further callers wait), and most images a
+    /// batch call runs at once. 0 (default) means the number of CPUs.
+    pub max_concurrency: u32,
+}
+
+/// The size of the version-1 layout of `FacelessOptions`.
+pub(crate) const OPTIONS_V1_SIZE: usize = std::mem::size_of::<FacelessOptions>();
+
+impl Default for FacelessOptions {
+    fn default() -> Self {
+        let det = DetectorOptions::default();
+        FacelessOptions {
+            struct_size: OPTIONS_V1_SIZE as u32,
+            min_face_size: det.min_face_size,
+            thresholds: det.thresholds,
+            intra_threads: 0,
+            execution_providers: std::ptr::null(),
+            ort_library_path: std::ptr::null(),
+            model_dir: std::ptr::null(),
+            max_pixels: 0,
+            max_concurrency: 0,
+        }
+    }
+}
+
+/// An analysis pipeline: detector, aligner and classifier with their ONNX
+/// Runtime sessions. Opaque; create with `faceless_pipeline_create`, free with
+/// `faceless_pipeline_free`. One handle may be shared by any number of threads.
+pub struct FacelessPipeline {
+    pub(crate) inner: Pipeline,
+    pub(crate) max_concurrency: usize,
+}
+
+/// Fills `*options` with the defaults and sets `struct_size`. Does nothing
+/// when `options` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_options_init(options: *mut FacelessOptions) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !options.is_null() {
+            // SAFETY: the caller passes a writable FacelessOptions.
+            unsafe { options.write(FacelessOptions::default()) };
+        }
+    }));
+}
+
+/// A C string argument as UTF-8 text, or `None` when NULL.
+pub(crate) unsafe fn opt_str(p: *const c_char, name: &str) -> Result<Option<&str>, Fail> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str()
+        .map(Some)
+        .map_err(|_| Fail::Invalid(format!("`{name}` is not valid UTF-8")))
+}
+
+/// A C string argument as a path (any bytes on Unix).
+pub(crate) unsafe fn c_path(p: *const c_char) -> PathBuf {
+    // SAFETY: the caller passes a NUL-terminated string.
+    let s = unsafe { CStr::from_ptr(p) };
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(s.to_bytes()))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(s.to_string_lossy().into_owned())
+    }
+}
+
+fn parse_providers(list: Option<&str>) -> Result<Vec<ExecutionProvider>, Fail> {
+    let mut out = Vec::new();
+    for name in list.unwrap_or("").split(',') {
+        if name.trim().is_empty() {
+            continue;
+        }
+        let p = ExecutionProvider::from_name(name)?;
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+unsafe fn build(options: *const FacelessOptions) -> Result<FacelessPipeline, Fail> {
+    let o = if options.is_null() {
+        FacelessOptions::default()
+    } else {
+        // SAFETY: the caller passes a readable FacelessOptions of at least
+        // struct_size bytes; we check that covers version 1 before reading
+        // past the first field.
+        let size = unsafe { std::ptr::addr_of!((*options).struct_size).read_unaligned() };
+        if (size as usize) < OPTIONS_V1_SIZE {
+            return Err(Fail::Invalid(format!(
+                "options.struct_size is {size}; expected at least {OPTIONS_V1_SIZE} \
+                 (call faceless_options_init first)"
+            )));
+        }
+        unsafe { options.read_unaligned() }
+    };
+    if o.intra_threads < 0 {
+        return Err(Fail::Invalid(format!(
+            "options.intra_threads is {}; expected 0 or more",
+            o.intra_threads
+        )));
+    }
+    let providers =
+        parse_providers(unsafe { opt_str(o.execution_providers, "execution_providers")? })?;
+    let runtime = RuntimeOptions {
+        library_path: (!o.ort_library_path.is_null())
+            .then(|| unsafe { c_path(o.ort_library_path) }),
+        intra_threads: o.intra_threads as usize,
+        execution_providers: providers,
+    };
+    let models = if o.model_dir.is_null() {
+        ModelSource::Embedded
+    } else {
+        ModelSource::Directory(unsafe { c_path(o.model_dir) })
+    };
+    let detector = DetectorOptions {
+        min_face_size: o.min_face_size,
+        thresholds: o.thresholds,
+        ..DetectorOptions::default()
+    };
+    let max_concurrency = crate::session_limit(o.max_concurrency as usize);
+    let max_pixels = if o.max_pixels == 0 {
+        DEFAULT_MAX_PIXELS
+    } else {
+        o.max_pixels
+    };
+    let inner = Pipeline::builder()
+        .detector_options(detector)
+        .runtime(runtime)
+        .models(models)
+        .max_sessions(max_concurrency)
+        .max_pixels(max_pixels)
+        .build()?;
+    Ok(FacelessPipeline {
+        inner,
+        max_concurrency,
+    })
+}
+
+/// Creates a pipeline: loads ONNX Runtime (once per process) and the models,
+/// and creates the first set of sessions. `options` may be NULL for the
+/// defaults. On success `*out` receives a handle to free with
+/// `faceless_pipeline_free`; on failure `*out` is set to NULL.
+///
+/// Errors: `FACELESS_ERR_NULL_POINTER` (`out`), `FACELESS_ERR_INVALID_ARGUMENT`
+/// (bad `struct_size`, unknown provider name, out-of-range option),
+/// `FACELESS_ERR_RUNTIME`, `FACELESS_ERR_EXECUTION_PROVIDER_UNAVAILABLE`,
+/// `FACELESS_ERR_MODEL`, `FACELESS_ERR_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_pipeline_create(
+    options: *const FacelessOptions,
+    out: *mut *mut FacelessPipeline,
+) -> i32 {
+    guard(|| {
+        non_null(out, "out")?;
+        // SAFETY: `out` is non-NULL and writable.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let pipeline = unsafe { build(options)? };
+        unsafe { out.write(Box::into_raw(Box::new(pipeline))) };
+        Ok(())
+    })
+}
+
+/// Frees a pipeline. NULL is ignored. No call on the handle may be running or
+/// start afterwards; results already returned stay valid.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_pipeline_free(pipeline: *mut FacelessPipeline) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !pipeline.is_null() {
+            // SAFETY: the handle came from faceless_pipeline_create and is
+            // freed once.
+            drop(unsafe { Box::from_raw(pipeline) });
+        }
+    }));
+}
