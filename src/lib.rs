@@ -20,17 +20,22 @@
 
 #![warn(missing_docs)]
 
+pub mod align;
+pub mod classify;
 pub mod detect;
 mod error;
 mod inference;
 pub mod input;
 mod models;
+mod pipeline;
 pub mod runtime;
 mod session_pool;
 
+pub use classify::{Attributes, Prediction};
 pub use detect::{Detector, DetectorBuilder, DetectorOptions, Face};
 pub use error::{Error, ErrorKind, Result};
 pub use models::ModelSource;
+pub use pipeline::{FaceAnalysis, Pipeline, PipelineBuilder};
 
 /// The crate version, also reported by the C ABI.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

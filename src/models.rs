@@ -28,6 +28,8 @@ pub(crate) struct ModelSet {
 static PNET: &[u8] = include_bytes!("../models/mtcnn/pnet.onnx");
 static RNET: &[u8] = include_bytes!("../models/mtcnn/rnet.onnx");
 static ONET: &[u8] = include_bytes!("../models/mtcnn/onet.onnx");
+static CLASSIFIER: &[u8] = include_bytes!("../models/classifier/faceless-attributes.onnx");
+static MANIFEST: &str = include_str!("../models/classifier/faceless-attributes.json");
 
 impl ModelSource {
     pub(crate) fn load_mtcnn(&self) -> Result<ModelSet> {
@@ -42,6 +44,30 @@ impl ModelSource {
                 rnet: Cow::Owned(read(dir, "mtcnn/rnet.onnx", "rnet")?),
                 onet: Cow::Owned(read(dir, "mtcnn/onet.onnx", "onet")?),
             },
+        })
+    }
+}
+
+impl ModelSource {
+    /// The classifier's ONNX bytes and manifest text.
+    pub(crate) fn load_classifier(&self) -> Result<(Cow<'static, [u8]>, String)> {
+        Ok(match self {
+            ModelSource::Embedded => (Cow::Borrowed(CLASSIFIER), MANIFEST.to_string()),
+            ModelSource::Directory(dir) => {
+                let json = read(
+                    dir,
+                    "classifier/faceless-attributes.json",
+                    "faceless-attributes",
+                )?;
+                let json = String::from_utf8(json)
+                    .map_err(|_| Error::model("faceless-attributes", "manifest is not UTF-8"))?;
+                let onnx = read(
+                    dir,
+                    "classifier/faceless-attributes.onnx",
+                    "faceless-attributes",
+                )?;
+                (Cow::Owned(onnx), json)
+            }
         })
     }
 }

@@ -1,14 +1,20 @@
 //! `faceless`: detect faces and estimate their attributes from the shell.
 
 mod args;
+mod draw;
+mod font;
+mod walk;
 
-use std::io::Write;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use faceless::runtime::{ExecutionProvider, RuntimeOptions};
-use faceless::{Detector, ModelSource};
-use serde_json::{json, Value};
+use faceless::{Detector, FaceAnalysis, ModelSource, Pipeline};
+use image::RgbImage;
+use serde_json::{json, Map, Value};
 
 fn main() -> ExitCode {
     let args = match args::parse(std::env::args().skip(1)) {
@@ -20,6 +26,7 @@ fn main() -> ExitCode {
     };
     let result = match args.command.as_str() {
         "detect" => detect(&args),
+        "analyze" => analyze(&args),
         "version" => {
             println!("faceless {}", faceless::VERSION);
             Ok(true)
@@ -57,17 +64,51 @@ fn model_source(args: &args::Args) -> ModelSource {
         .map_or(ModelSource::Embedded, ModelSource::Directory)
 }
 
-pub(crate) fn round(v: f32) -> Value {
-    json!((f64::from(v) * 1000.0).round() / 1000.0)
+fn round(v: f32, digits: i32) -> Value {
+    let k = 10f64.powi(digits);
+    json!((f64::from(v) * k).round() / k)
 }
 
-pub(crate) fn face_json(id: usize, face: &faceless::Face) -> Value {
-    json!({
-        "id": id,
-        "box": face.bbox.iter().map(|&v| round(v)).collect::<Vec<_>>(),
-        "score": (f64::from(face.score) * 1e6).round() / 1e6,
-        "landmarks": face.landmarks.iter().map(|p| vec![round(p[0]), round(p[1])]).collect::<Vec<_>>(),
-    })
+fn face_json(id: usize, face: &faceless::Face) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(id));
+    m.insert("box".into(), json!(face.bbox.map(|v| round(v, 2))));
+    m.insert("score".into(), round(face.score, 6));
+    m.insert(
+        "landmarks".into(),
+        json!(face.landmarks.map(|p| [round(p[0], 2), round(p[1], 2)])),
+    );
+    m
+}
+
+fn probs_by_label(p: &faceless::Prediction, labels: &[&str]) -> Value {
+    let mut m = Map::new();
+    for (label, prob) in labels.iter().zip(&p.probs) {
+        m.insert((*label).into(), round(*prob, 4));
+    }
+    Value::Object(m)
+}
+
+fn analysis_json(fa: &FaceAnalysis) -> Value {
+    let a = &fa.attributes;
+    let mut m = face_json(fa.id, &fa.face);
+    m.insert("age".into(), round(a.age_years, 1));
+    m.insert(
+        "age_group".into(),
+        json!({"index": a.age_group.index, "label": a.age_group.label, "prob": round(a.age_group.prob, 4),
+               "probs": a.age_group.probs.iter().map(|&p| round(p, 4)).collect::<Vec<_>>()}),
+    );
+    m.insert(
+        "gender".into(),
+        json!({"label": a.gender.label, "prob": round(a.gender.prob, 4),
+               "probs": probs_by_label(&a.gender, &faceless::classify::GENDER_LABELS)}),
+    );
+    m.insert(
+        "ethnicity".into(),
+        json!({"label": a.ethnicity.label, "prob": round(a.ethnicity.prob, 4),
+               "probs": probs_by_label(&a.ethnicity, &faceless::classify::ETHNICITY_LABELS)}),
+    );
+    Value::Object(m)
 }
 
 /// `faceless detect`: returns whether every image was read.
@@ -79,20 +120,21 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
         builder = builder.min_face_size(m);
     }
     let detector = builder.build()?;
-    let mut all_ok = true;
-    let stdout = std::io::stdout();
-    for path in &args.inputs {
+    let inputs = walk::expand(&args.inputs);
+    let mut all_ok = inputs.iter().all(|i| i.is_ok());
+    let files: Vec<PathBuf> = report_walk_errors(inputs);
+    let mut out = std::io::stdout().lock();
+    for path in &files {
         let shown = path.display().to_string();
         let result = faceless::input::decode_path(path, faceless::input::DEFAULT_MAX_PIXELS)
             .and_then(|img| detector.detect(&img).map(|faces| (img.dimensions(), faces)));
         match result {
             Ok(((w, h), faces)) => {
-                let mut out = stdout.lock();
                 if args.json {
                     let faces: Vec<Value> = faces
                         .iter()
                         .enumerate()
-                        .map(|(i, f)| face_json(i, f))
+                        .map(|(i, f)| Value::Object(face_json(i, f)))
                         .collect();
                     let line = json!({"image": shown, "width": w, "height": h, "faces": faces});
                     let _ = writeln!(out, "{line}");
@@ -109,10 +151,189 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
                 }
             }
             Err(e) => {
-                eprintln!("faceless: {}: {e}", Path::new(&shown).display());
+                eprintln!("faceless: {shown}: {e}");
                 all_ok = false;
             }
         }
     }
     Ok(all_ok)
+}
+
+fn report_walk_errors(inputs: Vec<Result<PathBuf, String>>) -> Vec<PathBuf> {
+    inputs
+        .into_iter()
+        .filter_map(|i| i.map_err(|e| eprintln!("faceless: {e}")).ok())
+        .collect()
+}
+
+/// One analysed image, or why it failed.
+type Outcome = Result<(RgbImage, Vec<FaceAnalysis>), String>;
+
+/// `faceless analyze`: returns whether every image was read.
+fn analyze(args: &args::Args) -> faceless::Result<bool> {
+    let mut builder = Pipeline::builder()
+        .runtime(runtime_options(args)?)
+        .models(model_source(args));
+    if let Some(m) = args.min_face {
+        builder = builder.min_face_size(m);
+    }
+    let pipeline = builder.build()?;
+    let inputs = walk::expand(&args.inputs);
+    let mut all_ok = inputs.iter().all(|i| i.is_ok());
+    let files = report_walk_errors(inputs);
+    let draw_dir = args
+        .draw
+        .as_ref()
+        .filter(|_| files.len() > 1 || args.inputs.iter().any(|p| p.is_dir()));
+    if let Some(dir) = draw_dir {
+        std::fs::create_dir_all(dir).map_err(|source| faceless::Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let progress = std::io::stderr().is_terminal() && files.len() > 1;
+
+    // Images run on several threads sharing the one pipeline; results are
+    // printed in input order as they complete.
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Outcome)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, files, pipeline) = (&next, &files, &pipeline);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = files.get(i) else { break };
+                let outcome = analyze_one(pipeline, path, args.aligned).map_err(|e| e.to_string());
+                if tx.send((i, outcome)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending = BTreeMap::new();
+        let mut printed = 0;
+        let mut out = std::io::stdout().lock();
+        for (i, outcome) in rx {
+            pending.insert(i, outcome);
+            while let Some(outcome) = pending.remove(&printed) {
+                let path = &files[printed];
+                match outcome {
+                    Ok((mut img, faces)) => {
+                        print_analysis(&mut out, args, path, &img, &faces);
+                        if let Some(target) = &args.draw {
+                            let dest = match draw_dir {
+                                Some(dir) => dir.join(draw_name(path)),
+                                None => target.clone(),
+                            };
+                            draw::annotate(&mut img, &faces);
+                            if let Err(e) = img.save(&dest) {
+                                eprintln!("faceless: cannot write {}: {e}", dest.display());
+                                all_ok = false;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("faceless: {}: {e}", path.display());
+                        all_ok = false;
+                    }
+                }
+                printed += 1;
+                if progress {
+                    eprint!(
+                        "\r[{printed}/{}] {}",
+                        files.len(),
+                        bar(printed, files.len())
+                    );
+                }
+            }
+        }
+        if progress {
+            eprintln!();
+        }
+    });
+    Ok(all_ok)
+}
+
+fn bar(done: usize, total: usize) -> String {
+    let width = 30;
+    let filled = done * width / total.max(1);
+    format!("{}{}", "#".repeat(filled), ".".repeat(width - filled))
+}
+
+fn draw_name(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}.faceless.png"))
+}
+
+fn analyze_one(
+    pipeline: &Pipeline,
+    path: &Path,
+    aligned: bool,
+) -> faceless::Result<(RgbImage, Vec<FaceAnalysis>)> {
+    if !aligned {
+        return pipeline.analyze_path(path);
+    }
+    let chip = faceless::input::decode_path(path, pipeline.max_pixels())?;
+    let attributes = pipeline.classify_aligned(&chip)?;
+    let (w, h) = (chip.width() as f32, chip.height() as f32);
+    let face = faceless::Face {
+        bbox: [0.0, 0.0, w, h],
+        score: 1.0,
+        landmarks: [[0.0; 2]; 5],
+    };
+    Ok((
+        chip,
+        vec![FaceAnalysis {
+            id: 0,
+            face,
+            attributes,
+        }],
+    ))
+}
+
+fn print_analysis(
+    out: &mut impl Write,
+    args: &args::Args,
+    path: &Path,
+    img: &RgbImage,
+    faces: &[FaceAnalysis],
+) {
+    let shown = path.display().to_string();
+    if args.json {
+        let faces: Vec<Value> = faces.iter().map(analysis_json).collect();
+        let line =
+            json!({"image": shown, "width": img.width(), "height": img.height(), "faces": faces});
+        let _ = writeln!(out, "{line}");
+        return;
+    }
+    // The seed's two dictionaries: where the faces are, then what they are.
+    let boxes: Vec<String> = faces
+        .iter()
+        .map(|f| {
+            let b = f.face.bbox;
+            format!(
+                "'face_{}': {{'box': [{:.0}, {:.0}, {:.0}, {:.0}], 'confidence': {:.3}}}",
+                f.id, b[0], b[1], b[2], b[3], f.face.score
+            )
+        })
+        .collect();
+    let attrs: Vec<String> = faces
+        .iter()
+        .map(|f| {
+            let a = &f.attributes;
+            format!(
+                "'face_{}': {{'age': {:.1}, 'age_group': '{}' ({:.2}), 'gender': '{}' ({:.2}), 'ethnicity': '{}' ({:.2})}}",
+                f.id, a.age_years, a.age_group.label, a.age_group.prob, a.gender.label, a.gender.prob, a.ethnicity.label, a.ethnicity.prob
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "{shown}");
+    let _ = writeln!(out, "{{{}}}", boxes.join(", "));
+    let _ = writeln!(out, "{{{}}}", attrs.join(", "));
 }
