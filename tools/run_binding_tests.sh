@@ -69,7 +69,7 @@ if want csharp; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq && apt-get install -y -qq mono-mcs mono-runtime >/dev/null
     fi
-    if mcs -nologo -warnaserror -unsafe- -out:"$build/FacelessTests.exe" \
+    if mcs -nologo -warnaserror -out:"$build/FacelessTests.exe" \
         bindings/csharp/Faceless.cs bindings/csharp/tests/FacelessTests.cs \
         && mono "$build/FacelessTests.exe" "$data"; then :; else failures+=(csharp); fi
 fi
