@@ -24,6 +24,7 @@ pub mod align;
 pub mod classify;
 pub mod detect;
 mod error;
+pub mod ffi;
 mod inference;
 pub mod input;
 mod models;

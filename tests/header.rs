@@ -34,10 +34,7 @@ fn header_is_current() {
             .lines()
             .zip(fresh.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(
-                || committed.lines().count().min(fresh.lines().count()),
-                |n| n,
-            );
+            .unwrap_or_else(|| committed.lines().count().min(fresh.lines().count()));
         panic!(
             "include/faceless.h is stale (first difference at line {}).\n\
              fix: tools/gen_header.sh   (or: FACELESS_REGEN_HEADER=1 cargo test --test header)",

@@ -157,17 +157,19 @@ unsafe fn image_source<'a>(img: &FacelessImage) -> Result<Source<'a>, Fail> {
 }
 
 fn labels(p: &Pipeline) -> Labels<'_> {
-    let l = p.class_labels();
     Labels {
-        age_group: l[0],
-        gender: l[1],
-        ethnicity: l[2],
+        age_group: p.age_group_labels().iter().map(String::as_str).collect(),
+        gender: crate::classify::GENDER_LABELS.to_vec(),
+        ethnicity: crate::classify::ETHNICITY_LABELS.to_vec(),
     }
 }
 
+/// An image's size and faces, before marshalling.
+type Analysed = (u32, u32, Vec<FaceAnalysis>);
+
 /// Decodes and analyses one image (no marshalling into C memory, so it can
 /// run on a worker thread).
-fn run(p: &FacelessPipeline, src: &Source<'_>) -> Result<(u32, u32, Vec<FaceAnalysis>), Fail> {
+fn run(p: &FacelessPipeline, src: &Source<'_>) -> Result<Analysed, Fail> {
     let img = src.decode(p.inner.max_pixels())?;
     let faces = p.inner.analyze(&img)?;
     Ok((img.width(), img.height(), faces))
@@ -319,7 +321,7 @@ pub unsafe extern "C" fn faceless_analyze_batch(
             .iter()
             .map(|img| unsafe { image_source(img) })
             .collect();
-        let outcomes: Vec<Mutex<Option<Result<(u32, u32, Vec<FaceAnalysis>), Fail>>>> =
+        let outcomes: Vec<Mutex<Option<Result<Analysed, Fail>>>> =
             (0..count).map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let workers = p.max_concurrency.clamp(1, count);

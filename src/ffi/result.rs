@@ -84,7 +84,7 @@ impl Owned {
         p
     }
 
-    fn prediction(&mut self, p: &Prediction, labels: &[String]) -> FacelessPrediction {
+    fn prediction(&mut self, p: &Prediction, labels: &[&str]) -> FacelessPrediction {
         let probs: Box<[f32]> = p.probs.clone().into_boxed_slice();
         let probs_ptr = probs.as_ptr();
         let count = probs.len();
@@ -115,9 +115,9 @@ impl Owned {
 
 /// The class labels of the three heads, in class order.
 pub(crate) struct Labels<'a> {
-    pub age_group: &'a [String],
-    pub gender: &'a [String],
-    pub ethnicity: &'a [String],
+    pub age_group: Vec<&'a str>,
+    pub gender: Vec<&'a str>,
+    pub ethnicity: Vec<&'a str>,
 }
 
 /// Copies analyses into a new caller-owned result.
@@ -158,9 +158,9 @@ fn face(owned: &mut Owned, f: &FaceAnalysis, labels: &Labels<'_>) -> FacelessFac
         score: f.face.score,
         landmarks: f.face.landmarks,
         age_years: a.age_years,
-        age_group: owned.prediction(&a.age_group, labels.age_group),
-        gender: owned.prediction(&a.gender, labels.gender),
-        ethnicity: owned.prediction(&a.ethnicity, labels.ethnicity),
+        age_group: owned.prediction(&a.age_group, &labels.age_group),
+        gender: owned.prediction(&a.gender, &labels.gender),
+        ethnicity: owned.prediction(&a.ethnicity, &labels.ethnicity),
     }
 }
 

@@ -1,0 +1,17 @@
+//! Link settings for the C shared library (the cdylib only; the rlib,
+//! staticlib and executables are unaffected).
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/ffi/exports.map");
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if os == "linux" {
+        let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+        // A versioned soname: applications record libfaceless.so.0 and keep
+        // working across ABI-compatible releases.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libfaceless.so.0");
+        // Export only faceless_* (rustc already hides everything else; the
+        // script also tags the symbols with the ABI version node).
+        println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/src/ffi/exports.map");
+    }
+}
