@@ -1,0 +1,3 @@
+module github.com/faceless-sdk/faceless/bindings/go
+
+go 1.21
