@@ -173,3 +173,43 @@ pub extern "C" fn faceless_last_error() -> *const c_char {
         .flatten()
         .unwrap_or(c"".as_ptr())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last() -> String {
+        // SAFETY: faceless_last_error never returns NULL.
+        unsafe { std::ffi::CStr::from_ptr(faceless_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_internal_error() {
+        let code = guard(|| panic!("boom at the boundary"));
+        assert_eq!(code, FACELESS_ERR_INTERNAL);
+        assert!(last().contains("boom at the boundary"), "{}", last());
+        let code = guard(|| std::panic::panic_any(42u8));
+        assert_eq!(code, FACELESS_ERR_INTERNAL);
+    }
+
+    #[test]
+    fn failures_set_the_message_and_successes_keep_it() {
+        assert_eq!(
+            guard(|| Err(Fail::Null("thing"))),
+            FACELESS_ERR_NULL_POINTER
+        );
+        assert_eq!(last(), "argument `thing` is NULL");
+        assert_eq!(guard(|| Ok(())), FACELESS_OK);
+        assert_eq!(last(), "argument `thing` is NULL");
+        let api = Fail::Api(crate::Error::Decode("bad".into()));
+        assert_eq!(guard(|| Err(api)), FACELESS_ERR_DECODE);
+        // interior NULs cannot truncate the message
+        assert_eq!(
+            guard(|| Err(Fail::Invalid("a\0b".into()))),
+            FACELESS_ERR_INVALID_ARGUMENT
+        );
+        assert!(last().ends_with("a\\0b"), "{}", last());
+    }
+}

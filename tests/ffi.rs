@@ -1,0 +1,311 @@
+//! The C ABI called from Rust, as a C caller would: every entry point on
+//! good input and on misuse. The C, C++, C# and Go suites
+//! (tools/run_binding_tests.sh) test the same ABI through the real header.
+
+use std::ffi::{c_char, CStr, CString};
+use std::ptr::{null, null_mut};
+use std::sync::OnceLock;
+
+use faceless::ffi::*;
+
+fn data(name: &str) -> CString {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    CString::new(p.to_str().unwrap()).unwrap()
+}
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(faceless_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+struct Shared(*mut FacelessPipeline);
+// SAFETY: the ABI promises a pipeline handle may be shared between threads.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+fn pipeline() -> *const FacelessPipeline {
+    static P: OnceLock<Shared> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut p = null_mut();
+        let st = unsafe { faceless_pipeline_create(null(), &mut p) };
+        assert_eq!(st, FACELESS_OK, "{}", last_error());
+        Shared(p)
+    })
+    .0
+}
+
+fn faces(r: *const FacelessResult) -> &'static [FacelessFace] {
+    let r = unsafe { &*r };
+    if r.face_count == 0 {
+        return &[];
+    }
+    unsafe { std::slice::from_raw_parts(r.faces, r.face_count) }
+}
+
+fn check_prediction(p: &FacelessPrediction, n: usize) {
+    assert_eq!(p.count, n);
+    let probs = unsafe { std::slice::from_raw_parts(p.probs, p.count) };
+    let labels = unsafe { std::slice::from_raw_parts(p.labels, p.count) };
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+    assert_eq!(p.prob, probs[p.index as usize]);
+    let label = unsafe { CStr::from_ptr(p.label) };
+    assert_eq!(label, unsafe { CStr::from_ptr(labels[p.index as usize]) });
+}
+
+#[test]
+fn version_and_status_strings() {
+    let v = unsafe { CStr::from_ptr(faceless_version()) };
+    assert_eq!(v.to_str().unwrap(), faceless::VERSION);
+    assert_eq!(faceless_abi_version(), FACELESS_ABI_VERSION);
+    for code in FACELESS_OK..=FACELESS_ERR_INTERNAL {
+        let s = unsafe { CStr::from_ptr(faceless_status_string(code)) };
+        assert!(s.to_str().unwrap().starts_with("FACELESS_"), "{code}");
+    }
+    let unknown = unsafe { CStr::from_ptr(faceless_status_string(-7)) };
+    assert_eq!(unknown.to_str().unwrap(), "unknown status code");
+}
+
+#[test]
+fn status_codes_are_the_error_kinds() {
+    use faceless::ErrorKind as K;
+    assert_eq!(FACELESS_ERR_INVALID_ARGUMENT, K::InvalidArgument as i32);
+    assert_eq!(FACELESS_ERR_IO, K::Io as i32);
+    assert_eq!(FACELESS_ERR_DECODE, K::Decode as i32);
+    assert_eq!(FACELESS_ERR_IMAGE_TOO_LARGE, K::ImageTooLarge as i32);
+    assert_eq!(FACELESS_ERR_RUNTIME, K::Runtime as i32);
+    assert_eq!(
+        FACELESS_ERR_EXECUTION_PROVIDER_UNAVAILABLE,
+        K::ExecutionProviderUnavailable as i32
+    );
+    assert_eq!(FACELESS_ERR_MODEL, K::Model as i32);
+    assert_eq!(FACELESS_ERR_INFERENCE, K::Inference as i32);
+}
+
+#[test]
+fn options_struct_size() {
+    let mut o = std::mem::MaybeUninit::<FacelessOptions>::uninit();
+    unsafe { faceless_options_init(o.as_mut_ptr()) };
+    let mut o = unsafe { o.assume_init() };
+    assert_eq!(
+        o.struct_size as usize,
+        std::mem::size_of::<FacelessOptions>()
+    );
+    unsafe { faceless_options_init(null_mut()) };
+    let mut p = std::ptr::dangling_mut::<FacelessPipeline>();
+    o.struct_size = 8;
+    assert_eq!(
+        unsafe { faceless_pipeline_create(&o, &mut p) },
+        FACELESS_ERR_INVALID_ARGUMENT
+    );
+    assert!(p.is_null());
+    assert!(last_error().contains("struct_size"));
+    assert_eq!(
+        unsafe { faceless_pipeline_create(&o, null_mut()) },
+        FACELESS_ERR_NULL_POINTER
+    );
+    assert!(last_error().contains("`out`"));
+}
+
+#[test]
+fn unknown_provider_is_invalid_argument() {
+    let mut o = std::mem::MaybeUninit::<FacelessOptions>::uninit();
+    unsafe { faceless_options_init(o.as_mut_ptr()) };
+    let mut o = unsafe { o.assume_init() };
+    let name = CString::new("quantum").unwrap();
+    o.execution_providers = name.as_ptr();
+    let mut p = null_mut();
+    assert_eq!(
+        unsafe { faceless_pipeline_create(&o, &mut p) },
+        FACELESS_ERR_INVALID_ARGUMENT
+    );
+    assert!(last_error().contains("quantum"));
+}
+
+#[test]
+fn analyze_file_and_misuse() {
+    let p = pipeline();
+    let mut r = null_mut();
+    let path = data("astronaut.png");
+    assert_eq!(
+        unsafe { faceless_analyze_file(p, path.as_ptr(), &mut r) },
+        FACELESS_OK,
+        "{}",
+        last_error()
+    );
+    let f = faces(r);
+    assert_eq!(f.len(), 1);
+    check_prediction(&f[0].age_group, 12);
+    check_prediction(&f[0].gender, 2);
+    check_prediction(&f[0].ethnicity, 5);
+    unsafe { faceless_result_free(r) };
+
+    let cat = data("chelsea.png");
+    assert_eq!(
+        unsafe { faceless_analyze_file(p, cat.as_ptr(), &mut r) },
+        FACELESS_OK
+    );
+    assert!(faces(r).is_empty());
+    unsafe { faceless_result_free(r) };
+
+    assert_eq!(
+        unsafe { faceless_analyze_file(null(), path.as_ptr(), &mut r) },
+        FACELESS_ERR_NULL_POINTER
+    );
+    assert!(r.is_null());
+    assert_eq!(
+        unsafe { faceless_analyze_file(p, null(), &mut r) },
+        FACELESS_ERR_NULL_POINTER
+    );
+    assert!(last_error().contains("`path`"));
+    let trunc = data("truncated.jpg");
+    assert_eq!(
+        unsafe { faceless_analyze_file(p, trunc.as_ptr(), &mut r) },
+        FACELESS_ERR_DECODE
+    );
+    let missing = data("missing.png");
+    assert_eq!(
+        unsafe { faceless_analyze_file(p, missing.as_ptr(), &mut r) },
+        FACELESS_ERR_IO
+    );
+    unsafe { faceless_result_free(null_mut()) };
+    unsafe { faceless_pipeline_free(null_mut()) };
+}
+
+#[test]
+fn pixels_misuse() {
+    let p = pipeline();
+    let px = [0u8; 48];
+    let mut r = null_mut();
+    let rgb = FacelessPixelFormat::Rgb as i32;
+    let call = |len, w, h, stride, fmt, r: &mut *mut FacelessResult| unsafe {
+        faceless_analyze_pixels(p, px.as_ptr(), len, w, h, stride, fmt, r)
+    };
+    assert_eq!(
+        call(48, 0, 4, 12, rgb, &mut r),
+        FACELESS_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        call(48, 4, 4, 11, rgb, &mut r),
+        FACELESS_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        call(47, 4, 4, 12, rgb, &mut r),
+        FACELESS_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        call(0, 4, 4, 12, rgb, &mut r),
+        FACELESS_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        call(48, 4, 4, 12, 17, &mut r),
+        FACELESS_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        call(48, u32::MAX, u32::MAX, usize::MAX, rgb, &mut r),
+        FACELESS_ERR_IMAGE_TOO_LARGE
+    );
+    assert_eq!(call(48, 4, 4, 12, rgb, &mut r), FACELESS_OK);
+    assert!(faces(r).is_empty());
+    unsafe { faceless_result_free(r) };
+    let st = unsafe { faceless_analyze_pixels(p, null(), 48, 4, 4, 12, rgb, &mut r) };
+    assert_eq!(st, FACELESS_ERR_NULL_POINTER);
+}
+
+#[test]
+fn batch_reports_each_image() {
+    let p = pipeline();
+    let a = data("astronaut.jpg");
+    let bytes = std::fs::read(data("not_an_image.jpg").to_str().unwrap()).unwrap();
+    let image = |kind: FacelessImageKind, path: *const c_char, data: &[u8]| FacelessImage {
+        kind: kind as i32,
+        path,
+        data: data.as_ptr(),
+        len: data.len(),
+        width: 0,
+        height: 0,
+        stride: 0,
+        format: 0,
+    };
+    let images = [
+        image(FacelessImageKind::File, a.as_ptr(), &[]),
+        image(FacelessImageKind::Encoded, null(), &bytes),
+        image(FacelessImageKind::File, a.as_ptr(), &[]),
+    ];
+    let mut results = [null_mut(); 3];
+    let mut statuses = [-1; 3];
+    let st = unsafe {
+        faceless_analyze_batch(
+            p,
+            images.as_ptr(),
+            3,
+            results.as_mut_ptr(),
+            statuses.as_mut_ptr(),
+        )
+    };
+    assert_eq!(st, FACELESS_ERR_DECODE);
+    assert!(last_error().starts_with("image 1:"), "{}", last_error());
+    assert_eq!(statuses, [FACELESS_OK, FACELESS_ERR_DECODE, FACELESS_OK]);
+    assert!(results[1].is_null());
+    assert_eq!(faces(results[0]).len(), 1);
+    assert_eq!(faces(results[2]).len(), 1);
+    for r in results {
+        unsafe { faceless_result_free(r) };
+    }
+    let st = unsafe {
+        faceless_analyze_batch(p, null(), 3, results.as_mut_ptr(), statuses.as_mut_ptr())
+    };
+    assert_eq!(st, FACELESS_ERR_NULL_POINTER);
+}
+
+#[test]
+fn aligned_chip_is_one_whole_image_face() {
+    let p = pipeline();
+    let chip = vec![100u8; 50 * 40 * 4];
+    let mut r = null_mut();
+    let st = unsafe {
+        faceless_classify_aligned_pixels(
+            p,
+            chip.as_ptr(),
+            chip.len(),
+            50,
+            40,
+            200,
+            FacelessPixelFormat::Bgra as i32,
+            &mut r,
+        )
+    };
+    assert_eq!(st, FACELESS_OK, "{}", last_error());
+    let f = faces(r);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].bbox, [0.0, 0.0, 50.0, 40.0]);
+    assert_eq!(f[0].score, 1.0);
+    assert_eq!(f[0].landmarks, [[0.0; 2]; 5]);
+    check_prediction(&f[0].age_group, 12);
+    unsafe { faceless_result_free(r) };
+    let st = unsafe { faceless_classify_aligned_encoded(p, chip.as_ptr(), chip.len(), &mut r) };
+    assert_eq!(st, FACELESS_ERR_DECODE);
+}
+
+#[test]
+fn last_error_is_per_thread() {
+    let mut r = null_mut();
+    assert_eq!(
+        unsafe { faceless_analyze_encoded(null(), null(), 0, &mut r) },
+        FACELESS_ERR_NULL_POINTER
+    );
+    let mine = last_error();
+    std::thread::spawn(|| {
+        let mut r = null_mut();
+        let st = unsafe { faceless_analyze_file(null(), null(), &mut r) };
+        assert_eq!(st, FACELESS_ERR_NULL_POINTER);
+        assert!(last_error().contains("`pipeline`"));
+        let _ = unsafe { faceless_pipeline_create(null(), null_mut()) };
+        assert!(last_error().contains("`out`"));
+    })
+    .join()
+    .unwrap();
+    assert_eq!(last_error(), mine);
+}
