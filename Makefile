@@ -1,0 +1,25 @@
+# The two entry points the README starts with. Both fetch what they need:
+# ONNX Runtime 1.31.1 from its PyPI wheel (pinned, SHA-256 checked), Rust
+# crates through cargo, mono through apt-get for the C# tests.
+
+SAMPLE ?= tests/data/astronaut.png
+
+.PHONY: run test bench header
+
+## Detect and classify every face of the sample image.
+run:
+	@tools/fetch_onnxruntime.sh >/dev/null
+	cargo build --release --quiet
+	./target/release/faceless analyze $(SAMPLE)
+
+## Every test: Rust, Python data preparation, model reproducibility, C, C++, C#, Go.
+test:
+	tools/test_all.sh
+
+## Speed and memory against facenet-pytorch, on demand (installs torch).
+bench:
+	bench/run.sh
+
+## Regenerate include/faceless.h after changing the C ABI.
+header:
+	FACELESS_REGEN_HEADER=1 cargo test --release --test header

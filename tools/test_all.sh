@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Every test of the project, as CI runs it (`.ci/run` calls this):
+#   1. ONNX Runtime 1.31.1 fetched (pinned wheel, SHA-256 checked);
+#   2. formatting, clippy with warnings as errors;
+#   3. Rust unit and integration tests (parity with facenet-pytorch, image
+#      input, CLI, models, FFI, header freshness), in release mode because
+#      debug builds run the image code ~10x slower;
+#   4. the training data-preparation tests (standard library Python);
+#   5. MTCNN ONNX files regenerated from the pinned wheel, compared bytes;
+#   6. the C, C++, C# and Go bindings (tools/run_binding_tests.sh).
+# Each stage runs even when an earlier one failed; the exit code is non-zero
+# if any failed, and the last line says which.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+failed=()
+stage() {
+    local name="$1"; shift
+    printf '\n##### %s #####\n' "$name"
+    if "$@"; then echo "##### $name: ok"; else echo "##### $name: FAILED"; failed+=("$name"); fi
+}
+
+if ! command -v cargo >/dev/null; then
+    echo "cargo not found: install Rust from https://rustup.rs" >&2
+    exit 1
+fi
+
+stage "onnxruntime" tools/fetch_onnxruntime.sh
+export ORT_DYLIB_PATH="$root/.runtime/libonnxruntime.so.1.31.1"
+stage "rustfmt" cargo fmt --all -- --check
+stage "clippy" cargo clippy --release --all-targets -- -D warnings
+stage "rust tests" cargo test --release
+stage "training data tests" python3 -m pytest -q training/tests
+stage "mtcnn models reproducible" tools/check_mtcnn_models.sh
+stage "bindings" env FACELESS_PROFILE=release tools/run_binding_tests.sh
+
+echo
+if [ ${#failed[@]} -ne 0 ]; then
+    echo "test_all: FAILED stages: ${failed[*]}"
+    exit 1
+fi
+echo "test_all: every stage passed"
