@@ -10,8 +10,9 @@ fn main() {
         // A versioned soname: applications record libfaceless.so.0 and keep
         // working across ABI-compatible releases.
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libfaceless.so.0");
-        // Export only faceless_* (rustc already hides everything else; the
-        // script also tags the symbols with the ABI version node).
+        // Export only faceless_*: rustc's own script already hides every
+        // non-`#[no_mangle]` symbol; this one states the rule for the SDK
+        // (checked by tools/run_binding_tests.sh with nm -D).
         println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/src/ffi/exports.map");
     }
 }

@@ -477,7 +477,8 @@ int32_t faceless_analyze_pixels(const struct FacelessPipeline *pipeline,
  * message names it). A `count` of 0 does nothing and returns `FACELESS_OK`.
  *
  * Errors of the call itself (nothing written then):
- * `FACELESS_ERR_NULL_POINTER` (`pipeline`, `images`, `results`, `statuses`).
+ * `FACELESS_ERR_NULL_POINTER` (`pipeline`, `images`, `results`, `statuses`),
+ * `FACELESS_ERR_INVALID_ARGUMENT` (`count` too large to be an array).
  */
 int32_t faceless_analyze_batch(const struct FacelessPipeline *pipeline,
                                const struct FacelessImage *images,

@@ -109,6 +109,11 @@ unsafe fn bytes<'a>(data: *const u8, len: usize, name: &'static str) -> Result<&
     if len == 0 {
         return Err(Fail::Invalid(format!("`{name}` has length 0")));
     }
+    if len > isize::MAX as usize {
+        return Err(Fail::Invalid(format!(
+            "`{name}` length {len} is not a valid buffer size"
+        )));
+    }
     // SAFETY: the caller passes `len` readable bytes at `data`.
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
 }
@@ -292,7 +297,8 @@ pub unsafe extern "C" fn faceless_analyze_pixels(
 /// message names it). A `count` of 0 does nothing and returns `FACELESS_OK`.
 ///
 /// Errors of the call itself (nothing written then):
-/// `FACELESS_ERR_NULL_POINTER` (`pipeline`, `images`, `results`, `statuses`).
+/// `FACELESS_ERR_NULL_POINTER` (`pipeline`, `images`, `results`, `statuses`),
+/// `FACELESS_ERR_INVALID_ARGUMENT` (`count` too large to be an array).
 #[no_mangle]
 pub unsafe extern "C" fn faceless_analyze_batch(
     pipeline: *const FacelessPipeline,
@@ -310,6 +316,9 @@ pub unsafe extern "C" fn faceless_analyze_batch(
         non_null(images, "images")?;
         non_null(results, "results")?;
         non_null(statuses, "statuses")?;
+        if count > isize::MAX as usize / std::mem::size_of::<FacelessImage>() {
+            return Err(Fail::Invalid(format!("batch `count` {count} is absurd")));
+        }
         // SAFETY: the caller passes `count` elements in each array.
         let images = unsafe { std::slice::from_raw_parts(images, count) };
         let results = unsafe { std::slice::from_raw_parts_mut(results, count) };

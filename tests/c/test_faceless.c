@@ -334,6 +334,7 @@ TEST(analyze_encoded) {
     CHECK_STATUS(faceless_analyze_encoded(g_pipe, jpg, n / 2, &r), FACELESS_ERR_DECODE); /* truncated */
     CHECK(r == NULL);
     CHECK_STATUS(faceless_analyze_encoded(g_pipe, jpg, 0, &r), FACELESS_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(faceless_analyze_encoded(g_pipe, jpg, SIZE_MAX, &r), FACELESS_ERR_INVALID_ARGUMENT); /* absurd length */
     CHECK_STATUS(faceless_analyze_encoded(g_pipe, NULL, n, &r), FACELESS_ERR_NULL_POINTER);
     CHECK(contains(faceless_last_error(), "data"));
     CHECK_STATUS(faceless_analyze_encoded(NULL, jpg, n, &r), FACELESS_ERR_NULL_POINTER);
@@ -509,6 +510,7 @@ TEST(analyze_batch) {
     CHECK(contains(faceless_last_error(), "images"));
     CHECK_STATUS(faceless_analyze_batch(g_pipe, imgs, 4, NULL, st), FACELESS_ERR_NULL_POINTER);
     CHECK_STATUS(faceless_analyze_batch(g_pipe, imgs, 4, res, NULL), FACELESS_ERR_NULL_POINTER);
+    CHECK_STATUS(faceless_analyze_batch(g_pipe, imgs, SIZE_MAX, res, st), FACELESS_ERR_INVALID_ARGUMENT);
     free(jpg), free(trunc), free(bgr);
 }
 
