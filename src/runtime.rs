@@ -179,9 +179,11 @@ pub(crate) fn session(
     builder.commit_from_memory(bytes).map_err(|e| fail(&e))
 }
 
-/// The execution providers the loaded runtime was built with.
+/// The execution providers the loaded runtime was built with (loading the
+/// runtime with default options first if no pipeline has yet).
 pub fn available_providers() -> Result<Vec<String>> {
     use ort::ep::ExecutionProvider as _;
+    environment(&RuntimeOptions::default())?;
     let candidates = [
         ExecutionProvider::Cpu,
         ExecutionProvider::Cuda,
