@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build libfaceless (debug), stage the SDK (header, library, pkg-config file,
+# Build libfaceless (debug, or FACELESS_PROFILE=release), stage the SDK (header, library, pkg-config file,
 # CMake package) under build/sdk, then build and run, in order:
 #   1. the C tests (tests/c, via find_package(Faceless)) and the C example
 #      (examples/c, via pkg-config);
@@ -18,6 +18,9 @@ cd "$root"
 build="$root/build/bindings"
 sdk="$root/build/sdk"
 data="$root/tests/data"
+profile="${FACELESS_PROFILE:-debug}"
+case "$profile" in debug) cargo_flags=() ;; release) cargo_flags=(--release) ;;
+    *) echo "FACELESS_PROFILE must be debug or release, not $profile" >&2; exit 2 ;; esac
 langs=("$@")
 [ ${#langs[@]} -eq 0 ] && langs=(c cpp csharp go)
 want() { local l; for l in "${langs[@]}"; do [ "$l" = "$1" ] && return 0; done; return 1; }
@@ -28,9 +31,9 @@ failures=()
 section "ONNX Runtime"
 tools/fetch_onnxruntime.sh
 
-section "cargo build (debug)"
-cargo build --lib
-cmake/stage_sdk.sh "$sdk" debug
+section "cargo build ($profile)"
+cargo build --lib ${cargo_flags[@]+"${cargo_flags[@]}"}
+cmake/stage_sdk.sh "$sdk" "$profile"
 # only faceless_* may be exported
 nm -D --defined-only "$sdk/lib/libfaceless.so.0" | awk '{print $3}' | sort > "$sdk/exports.txt"
 if grep -v '^faceless_' "$sdk/exports.txt"; then
