@@ -1,8 +1,8 @@
 //! Face detection with MTCNN (Zhang et al. 2016), matching facenet-pytorch's
 //! `detect_face` number for number with the same pretrained weights.
 //!
-//! Three cascaded networks: [P-Net](pnet) proposes candidates over an image
-//! pyramid, [R-Net](rnet) rescores and refines them, [O-Net](onet) gives the
+//! Three cascaded networks: P-Net (`pnet.rs`) proposes candidates over an image
+//! pyramid, R-Net (`rnet.rs`) rescores and refines them, O-Net (`onet.rs`) gives the
 //! final score, box and five landmarks. Each stage has its own threshold.
 
 mod boxes;
