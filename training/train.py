@@ -57,7 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--w-age", type=float, default=1.0, help="loss weight, age regression (L1 on age/std)")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--max-minutes", type=float, default=60.0, help="stop training after this wall time")
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="if >0: shorten the LR schedule (once, after epoch 2) so training fits this wall time")
     p.add_argument("--limit-train", type=int, default=0, help="use only N training images (smoke tests)")
     p.add_argument("--ablation", type=int, default=0,
                    help="if >0: only run the shared-vs-legs measurement for N epochs each, write report/ablation.json")
@@ -114,14 +115,23 @@ def train_model(args, layout, X, Y, tr, va, mean, std, epochs, log_prefix, wb=No
         (no_decay if p_.ndim <= 1 else decay).append(p_)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    steps = (len(tr) // args.batch) * epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.2,
-                                                div_factor=20, final_div_factor=200)
+    per_epoch = len(tr) // args.batch
+    plan = {"epochs": epochs}  # may shrink once, if --max-minutes would be exceeded
+
+    def lr_at(step):
+        # one-cycle: linear warm-up over 15 % of the steps, then cosine down to lr/200
+        total = per_epoch * plan["epochs"]
+        p = min(1.0, step / max(1, total))
+        if p < 0.15:
+            return args.lr * (0.05 + 0.95 * p / 0.15)
+        return args.lr * (0.005 + 0.995 * 0.5 * (1 + np.cos(np.pi * (p - 0.15) / 0.85)))
+    step = 0
     gen = torch.Generator().manual_seed(args.seed)
     Yt = {k: torch.as_tensor(v) for k, v in Y.items()}
     history = []
     t0 = time.time()
-    for ep in range(epochs):
+    ep = 0
+    while ep < plan["epochs"]:
         model.train()
         te = time.time()
         perm = torch.as_tensor(tr)[torch.randperm(len(tr), generator=gen)]
@@ -132,16 +142,18 @@ def train_model(args, layout, X, Y, tr, va, mean, std, epochs, log_prefix, wb=No
             x = augment(X[bi], mean, std, gen).contiguous(memory_format=torch.channels_last)
             yb = {"age_group": Yt["age_group"][bi], "gender": Yt["gender"][bi],
                   "ethnicity": Yt["ethnicity"][bi], "age": Yt["age"][bi].float()}
+            for grp in opt.param_groups:
+                grp["lr"] = lr_at(step)
             total, parts = losses(model(x), yb, args, age_std)
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()
-            sched.step()
+            step += 1
             sums["total"] += float(total)
             for k in HEADS:
                 sums[k] += float(parts[k])
             nb += 1
-        row = {"epoch": ep + 1, "lr": sched.get_last_lr()[0], "epoch_s": round(time.time() - te, 1)}
+        row = {"epoch": ep + 1, "lr": lr_at(step), "epoch_s": round(time.time() - te, 1)}
         row.update({f"train_loss_{k}": sums[k] / nb for k in HEADS + ["total"]})
         ag, g, e, age = predict(model, X, va, mean, std)
         with torch.no_grad():
@@ -155,15 +167,21 @@ def train_model(args, layout, X, Y, tr, va, mean, std, epochs, log_prefix, wb=No
         row["val_age_group_exact"], row["val_age_group_within_one"] = gm["exact"], gm["within_one"]
         row["val_age_mae"] = float(np.abs(age - Y["age"][va]).mean())
         history.append(row)
-        print(f"[{log_prefix}] ep {ep + 1}/{epochs} {row['epoch_s']}s loss {row['train_loss_total']:.3f} "
+        print(f"[{log_prefix}] ep {ep + 1}/{plan['epochs']} {row['epoch_s']}s loss {row['train_loss_total']:.3f} "
               f"val: gender {row['val_gender_acc']:.4f} eth {row['val_ethnicity_acc']:.4f} "
               f"grp {row['val_age_group_exact']:.4f}/{row['val_age_group_within_one']:.4f} "
               f"mae {row['val_age_mae']:.2f}", flush=True)
         if wb is not None:
             wb.log(row)
-        if (time.time() - t0) / 60 > args.max_minutes and ep + 1 < epochs:
-            print(f"[{log_prefix}] time limit {args.max_minutes} min reached after {ep + 1} epochs", flush=True)
-            break
+        ep += 1
+        if args.max_minutes > 0 and plan["epochs"] == epochs and ep >= 2:
+            # keep the whole schedule (warm-up and cool-down) inside the time budget
+            per_ep = (time.time() - t0) / ep
+            fit = int(args.max_minutes * 60 / per_ep)
+            if fit < epochs:
+                plan["epochs"] = max(ep + 1, fit)
+                print(f"[{log_prefix}] {per_ep:.0f} s/epoch: schedule shortened to {plan['epochs']} epochs "
+                      f"to fit --max-minutes {args.max_minutes}", flush=True)
     return model, history
 
 
