@@ -106,9 +106,13 @@ def finish(args, model, X, Y, tr, va, te, mean, std, prep, history, train_minute
     metrics["age_mae"] = float(np.abs(age - yt["age"]).mean())
     metrics["age_mae_by_method"] = {m: float(np.abs(age_estimate(m, age_reg, ag, means, temps["age_group"])
                                                     - yt["age"]).mean()) for m in ("regression", "expected", "blend")}
-    metrics["age_mae_per_group"] = {labels[k]: {"n": int((yt["age_group"] == k).sum()),
-                                                "mae": float(np.abs(age - yt["age"])[yt["age_group"] == k].mean())}
-                                    for k in range(12)}
+    metrics["age_mae_per_group"] = {}
+    for k in range(12):
+        sel = yt["age_group"] == k
+        metrics["age_mae_per_group"][labels[k]] = {
+            "n": int(sel.sum()), "mae": float(np.abs(age - yt["age"])[sel].mean()),
+            "gender_acc": float((g.argmax(1) == yt["gender"])[sel].mean()),
+            "ethnicity_acc": float((e.argmax(1) == yt["ethnicity"])[sel].mean())}
     cells = {}
     for ei, en in enumerate(data.ETHNICITY_LABELS):
         for gi, gn in enumerate(data.GENDER_LABELS):

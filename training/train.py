@@ -63,6 +63,9 @@ def parse_args(argv=None):
     p.add_argument("--ablation", type=int, default=0,
                    help="if >0: only run the shared-vs-legs measurement for N epochs each, write report/ablation.json")
     p.add_argument("--skip-export", action="store_true")
+    p.add_argument("--from-checkpoint", default="",
+                   help="skip training: load this checkpoint (e.g. training/out/model.pt) and its "
+                        "report/history.json, then calibrate, evaluate, export and report again")
     return p.parse_args(argv)
 
 
@@ -253,13 +256,29 @@ def main(argv=None):
                   f"eth {l['val_ethnicity_acc']:.4f} grp {l['val_age_group_exact']:.4f} mae {l['val_age_mae']:.2f}")
         return 0
 
-    wb = maybe_wandb(args)
-    t_train = time.time()
-    model, history = train_model(args, args.layout, X, Y, tr, va, mean, std, args.epochs, "train", wb)
-    train_minutes = (time.time() - t_train) / 60
-    write_history(history, os.path.join(args.report_dir, "history"))
-    torch.save({"state_dict": model.state_dict(), "args": vars(args), "mean": mean, "std": std,
-                "edges": prep.edges}, os.path.join(args.out_dir, "model.pt"))
+    if args.from_checkpoint:
+        ck = torch.load(args.from_checkpoint)
+        for k in ("layout", "widths", "blocks", "dropout", "size", "seed", "epochs", "batch", "lr", "wd",
+                  "label_smoothing", "w_age_group", "w_gender", "w_ethnicity", "w_age", "max_minutes"):
+            setattr(args, k, ck["args"][k])
+        assert ck["edges"] == prep.edges and torch.allclose(ck["mean"], mean)
+        model = build_model(args, args.layout, 0.0, 1.0)
+        model.load_state_dict(ck["state_dict"])
+        model = model.to(memory_format=torch.channels_last)
+        with open(os.path.join(args.report_dir, "history.json")) as f:
+            history = json.load(f)
+        # older checkpoints lack it: sum of the per-epoch training times (without validation passes)
+        train_minutes = ck.get("train_minutes", sum(h["epoch_s"] for h in history) / 60)
+        print(f"[checkpoint] loaded {args.from_checkpoint} ({len(history)} epochs)")
+        wb = None
+    else:
+        wb = maybe_wandb(args)
+        t_train = time.time()
+        model, history = train_model(args, args.layout, X, Y, tr, va, mean, std, args.epochs, "train", wb)
+        train_minutes = (time.time() - t_train) / 60
+        write_history(history, os.path.join(args.report_dir, "history"))
+        torch.save({"state_dict": model.state_dict(), "args": vars(args), "mean": mean, "std": std,
+                    "edges": prep.edges, "train_minutes": train_minutes}, os.path.join(args.out_dir, "model.pt"))
 
     # 2. choices measured on the VALIDATION split: flip-averaging, age estimate, temperatures
     from .finish import finish
