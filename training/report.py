@@ -280,7 +280,7 @@ with one onnxruntime CPU thread on our build machine). Manifest: `models/classif
 - Commercial use, because of the UTKFace terms.
 - Faces that are not aligned/cropped like the training chips (profile views, heavy occlusion, very
   low resolution, non-photographic images).
-- Gender for young children: the gender head is weakest in {worst_gender_txt}
+- Any use that relies on the gender answer in the age groups where it is weakest: {worst_gender_txt}
   (test accuracy per age group in the table below).
 
 ## Performance (our test split, {m['n']} images)
