@@ -39,7 +39,7 @@ pub struct DetectorOptions {
     /// find smaller faces at the cost of a larger pyramid.
     pub min_face_size: f32,
     /// Ratio between successive pyramid levels (default 0.709 ≈ 1/√2).
-    pub scale_factor: f32,
+    pub scale_factor: f64,
     /// Score thresholds of P-Net, R-Net and O-Net (default 0.6, 0.7, 0.7).
     pub thresholds: [f32; 3],
     /// IoU above which P-Net candidates of one scale are merged (0.5).
@@ -77,7 +77,7 @@ impl DetectorOptions {
         if !(self.scale_factor > 0.05 && self.scale_factor < 0.99) {
             return Err(bad(
                 "scale_factor (between 0.05 and 0.99)",
-                self.scale_factor,
+                self.scale_factor as f32,
             ));
         }
         for (i, t) in self.thresholds.iter().enumerate() {

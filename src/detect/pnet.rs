@@ -16,16 +16,18 @@ const STRIDE: f32 = 2.0;
 
 /// The pyramid's scales: the first maps the minimum face size onto P-Net's
 /// 12-pixel window, each next one shrinks by `factor` until the shorter side
-/// would drop below 12 pixels.
-pub(crate) fn scales(width: u32, height: u32, min_face: f32, factor: f32) -> Vec<f64> {
+/// would drop below 12 pixels. Computed in f64 from the factor as given, as
+/// the reference does with Python floats: a level's size is truncated, so a
+/// factor rounded to f32 would change some levels by a pixel.
+pub(crate) fn scales(width: u32, height: u32, min_face: f32, factor: f64) -> Vec<f64> {
     let m = 12.0 / f64::from(min_face);
     let mut min_side = f64::from(width.min(height)) * m;
     let mut scale = m;
     let mut out = Vec::new();
     while min_side >= 12.0 {
         out.push(scale);
-        scale *= f64::from(factor);
-        min_side *= f64::from(factor);
+        scale *= factor;
+        min_side *= factor;
     }
     out
 }
@@ -93,12 +95,18 @@ mod tests {
 
     #[test]
     fn pyramid_matches_reference() {
-        // facenet-pytorch on a 512×512 image with min face 20 and factor
-        // 0.709 builds 9 levels starting at 12/20.
-        let s = scales(512, 512, 20.0, 0.709);
-        assert_eq!(s.len(), 9);
-        assert!((s[0] - 0.6).abs() < 1e-12);
-        assert!((s[8] - 0.6 * 0.709f64.powi(8)).abs() < 1e-12);
+        // facenet-pytorch's own pyramid for the 512×512 astronaut, recorded
+        // by tools/make_golden.py: scales and level sizes must be identical.
+        let golden: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/golden/stages_astronaut.json")).unwrap();
+        let reference = golden["scales"].as_array().unwrap();
+        let ours = scales(512, 512, 20.0, 0.709);
+        assert_eq!(ours.len(), reference.len());
+        for (s, r) in ours.iter().zip(reference) {
+            assert!((s - r["scale"].as_f64().unwrap()).abs() < 1e-12);
+            let side = (512.0 * s + 1.0) as u64;
+            assert_eq!(side, r["resized_hw"][0].as_u64().unwrap());
+        }
         assert!(scales(11, 500, 12.0, 0.709).is_empty());
     }
 }
