@@ -36,8 +36,14 @@ fn main() -> Result<(), faceless::Error> {
         intra_threads: threads,
         ..Default::default()
     };
-    let detector = faceless::Detector::builder().runtime(runtime.clone()).max_sessions(1).build()?;
-    let pipeline = faceless::Pipeline::builder().runtime(runtime).max_sessions(1).build()?;
+    let detector = faceless::Detector::builder()
+        .runtime(runtime.clone())
+        .max_sessions(1)
+        .build()?;
+    let pipeline = faceless::Pipeline::builder()
+        .runtime(runtime)
+        .max_sessions(1)
+        .build()?;
     for path in images {
         let img = faceless::input::decode_path(&path, faceless::input::DEFAULT_MAX_PIXELS)?;
         let faces = detector.detect(&img)?.len();
