@@ -150,7 +150,7 @@ def finish(args, model, X, Y, tr, va, te, mean, std, prep, history, train_minute
            "input": {"size": args.size, "mean": [float(v) for v in mean], "std": [float(v) for v in std],
                      "resize": RESAMPLE},
            "training": {k: v for k, v in vars(args).items()}, "train_minutes": train_minutes,
-           "epochs_run": len(history)}
+           "epochs_run": len(history), "history": history}
     with open(os.path.join(rep, "metrics.json"), "w") as f:
         json.dump(out, f, indent=1)
     report.write_report(rep, out)
