@@ -267,8 +267,17 @@ def main(argv=None):
         model = model.to(memory_format=torch.channels_last)
         with open(os.path.join(args.report_dir, "history.json")) as f:
             history = json.load(f)
-        # older checkpoints lack it: sum of the per-epoch training times (without validation passes)
-        train_minutes = ck.get("train_minutes", sum(h["epoch_s"] for h in history) / 60)
+        # older checkpoints lack it: the training run's own measurement from its metrics.json, else the
+        # sum of the per-epoch training times (without the validation passes)
+        train_minutes = ck.get("train_minutes")
+        prev = os.path.join(args.report_dir, "metrics.json")
+        if train_minutes is None and os.path.exists(prev):
+            with open(prev) as f:
+                pm = json.load(f)
+            if pm.get("epochs_run") == len(history) and not pm["training"].get("from_checkpoint"):
+                train_minutes = pm["train_minutes"]
+        if train_minutes is None:
+            train_minutes = sum(h["epoch_s"] for h in history) / 60
         print(f"[checkpoint] loaded {args.from_checkpoint} ({len(history)} epochs)")
         wb = None
     else:
