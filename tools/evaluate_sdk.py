@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Accuracy of the classifier as the SDK delivers it, on our UTKFace test split.
+
+The model card's numbers come from training/ (chips resized straight to the
+model input). A user of the SDK gets something else: the detector finds the
+face in the chip, the pipeline aligns it to the template, then classifies.
+This script measures both paths with the release CLI, on the same test
+images, so that the difference alignment makes is measured, not assumed:
+
+  * `aligned`  : `faceless analyze --aligned`  (the chip as the model saw it)
+  * `pipeline` : `faceless analyze`            (detect -> align -> classify;
+                 the most confident face; chips where no face is found count
+                 as misses)
+
+Standard library only. Writes JSON to stdout.
+    python3 tools/evaluate_sdk.py [--samples 1000]
+"""
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(cli, paths, aligned):
+    out = {}
+    for i in range(0, len(paths), 200):
+        batch = paths[i:i + 200]
+        args = [cli, "analyze", "--json"] + (["--aligned"] if aligned else []) + batch
+        res = subprocess.run(args, capture_output=True, text=True)
+        for line in res.stdout.splitlines():
+            rec = json.loads(line)
+            out[rec["image"]] = rec["faces"][0] if rec["faces"] else None
+    return out
+
+
+def score(rows, preds, paths):
+    n = len(rows)
+    found = g = e = grp = grp1 = 0
+    err = 0.0
+    for (age, gender, eth, group), p in zip(rows, paths):
+        f = preds.get(p)
+        if f is None:
+            continue
+        found += 1
+        g += f["gender"]["label"] == ["male", "female"][gender]
+        e += f["ethnicity"]["label"] == ["white", "black", "asian", "indian", "others"][eth]
+        grp += f["age_group"]["index"] == group
+        grp1 += abs(f["age_group"]["index"] - group) <= 1
+        err += abs(f["age"] - age)
+    return {"images": n, "faces_found": found,
+            "gender_acc": round(g / n, 4), "ethnicity_acc": round(e / n, 4),
+            "age_group_exact": round(grp / n, 4), "age_group_within_one": round(grp1 / n, 4),
+            "age_mae_on_found": round(err / max(found, 1), 3)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-dir", default=os.path.join(ROOT, "..", "shared", "datasets", "utkface", "images"))
+    ap.add_argument("--manifest", default=os.path.join(ROOT, "training", "report", "manifest.csv"))
+    ap.add_argument("--samples", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--cli", default=os.path.join(ROOT, "target", "release", "faceless"))
+    a = ap.parse_args()
+    with open(a.manifest, newline="") as f:
+        test = [r for r in csv.DictReader(f) if r["split"] == "test"]
+    random.Random(a.seed).shuffle(test)
+    test = test[: a.samples]
+    paths = [os.path.join(a.data_dir, r["file"]) for r in test]
+    rows = [(int(r["age"]), int(r["gender"]), int(r["ethnicity"]), int(r["age_group"])) for r in test]
+    result = {
+        "split": "test", "seed": a.seed,
+        "aligned": score(rows, run(a.cli, paths, True), paths),
+        "pipeline": score(rows, run(a.cli, paths, False), paths),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
