@@ -187,6 +187,12 @@ impl Pipeline {
         crate::align::align(img, &face.landmarks, &template, chip)
     }
 
+    /// Detects the faces in `img` without classifying them; best first.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
+        input::check_size(u64::from(img.width()), u64::from(img.height()), self.max_pixels)?;
+        self.pool.with(|e| e.mtcnn.detect(img, &self.detector))
+    }
+
     /// Detects, aligns and classifies every face in `img`; faces best first.
     pub fn analyze(&self, img: &RgbImage) -> Result<Vec<FaceAnalysis>> {
         input::check_size(

@@ -148,7 +148,7 @@ def finish(args, model, X, Y, tr, va, te, mean, std, prep, history, train_minute
                        for d in prep.damaged],
            "data": {"files": prep.n_files, "kept": len(prep.records), "split": prep.counts},
            "input": {"size": args.size, "mean": [float(v) for v in mean], "std": [float(v) for v in std],
-                     "resize": RESAMPLE},
+                     "resize": RESAMPLE, "chips": args.chips_note},
            "training": {k: v for k, v in vars(args).items()}, "train_minutes": train_minutes,
            "epochs_run": len(history), "history": history}
     with open(os.path.join(rep, "metrics.json"), "w") as f:
@@ -237,7 +237,8 @@ def export_onnx(args, model, X, te, mean, std, flip, age_mode, means, temps, edg
         "training": {"seed": args.seed, "epochs": len(history), "torch": torch.__version__.split("+")[0],
                      "layout": args.layout, "widths": args.widths, "blocks": args.blocks,
                      "flip_average_in_graph": flip, "age_years_from": age_mode,
-                     "resize": RESAMPLE, "dataset": "UTKFace aligned&cropped (non-commercial research only)",
+                     "resize": RESAMPLE, "chips": args.chips_note,
+                     "dataset": "UTKFace aligned&cropped (non-commercial research only)",
                      "split": prep.counts, "train_minutes": round(train_minutes, 1),
                      "opset": 17, "onnx_bytes": size},
     })

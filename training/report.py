@@ -192,6 +192,7 @@ the final judgement happens on the withheld UTKFace images, where numbers will d
 - files in `images/`: {out['data']['files']}; kept: {out['data']['kept']}; split (stratified by age group x gender x ethnicity, seed {tr['seed']}): {out['data']['split']}
 - manifest with random image ids: `training/report/manifest.csv` (also `training/out/manifest.csv`)
 - age groups from the TRAINING split's quantiles: edges {out['age_group_edges']} -> {out['age_group_labels']}
+- chips: {out['input'].get('chips', 'UTKFace aligned&cropped chips as distributed')}
 - input: the whole 200x200 chip resized to {out['input']['size']}x{out['input']['size']} ({out['input']['resize']}), RGB,
   (pixel/255 - mean) / std with mean {[round(v, 4) for v in out['input']['mean']]}, std {[round(v, 4) for v in out['input']['std']]} (training split)
 
@@ -267,7 +268,7 @@ numbers by hand, re-run the training command instead. Full report: `training/rep
 ## What it is
 
 A small convolutional network, trained from scratch, that takes one aligned face chip (the whole
-200x200 UTKFace-style chip resized to {out['input']['size']}x{out['input']['size']}, RGB) and returns, each as raw logits with a
+200x200 chip resized to {out['input']['size']}x{out['input']['size']}, RGB; trained on: {out['input'].get('chips', 'UTKFace chips as distributed')}) and returns, each as raw logits with a
 per-head temperature: an age group (12 groups), a gender label (`male`, `female`), an ethnicity label
 (`white`, `black`, `asian`, `indian`, `others`), plus an age estimate in years. File:
 `models/classifier/faceless-attributes.onnx` ({ex.get('bytes', 0) / 1e6:.2f} MB; {lat.get('batch1_ms_per_face', float('nan')):.2f} ms per face at batch 1

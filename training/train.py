@@ -36,6 +36,8 @@ HEADS = ["age_group", "gender", "ethnicity", "age"]
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=os.path.join("..", "shared", "datasets", "utkface", "images"))
+    p.add_argument("--chips-note", default="UTKFace aligned&cropped chips as distributed",
+                   help="what the images in --data-dir are (train.sh: re-aligned by the SDK itself)")
     p.add_argument("--out-dir", default=os.path.join("training", "out"), help="checkpoints, logs (git-ignored)")
     p.add_argument("--cache-dir", default=os.path.join("training", "out", "cache"))
     p.add_argument("--report-dir", default=os.path.join("training", "report"))
