@@ -171,7 +171,12 @@ def age_group(age: int, edges: Sequence[int]) -> int:
 
 
 def group_labels(edges: Sequence[int]) -> List[str]:
-    return [f"{edges[k]}-{edges[k + 1] - 1}" for k in range(len(edges) - 1)]
+    """'29-34' for a range of ages, '26' for a group of one age (UTKFace has many 26-year-olds)."""
+    out = []
+    for k in range(len(edges) - 1):
+        lo, hi = edges[k], edges[k + 1] - 1
+        out.append(str(lo) if lo == hi else f"{lo}-{hi}")
+    return out
 
 
 # ---------------------------------------------------------------- split

@@ -93,6 +93,7 @@ def test_age_group_and_labels():
     assert data.age_group(500, edges) == 11
     assert data.group_labels(edges)[0] == "1-2"
     assert data.group_labels(edges)[-1] == "80-116"
+    assert data.group_labels([24, 26, 27, 30]) == ["24-25", "26", "27-29"]
 
 
 def test_split_deterministic_and_stratified():
