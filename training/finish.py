@@ -151,6 +151,11 @@ def finish(args, model, X, Y, tr, va, te, mean, std, prep, history, train_minute
                      "resize": RESAMPLE, "chips": args.chips_note},
            "training": {k: v for k, v in vars(args).items()}, "train_minutes": train_minutes,
            "epochs_run": len(history), "history": history}
+    # measured through the shipped SDK by tools/evaluate_sdk.py (after an export), if present
+    sdk_eval = os.path.join(rep, "sdk_eval.json")
+    if os.path.exists(sdk_eval):
+        with open(sdk_eval) as f:
+            out["sdk_eval"] = json.load(f)
     with open(os.path.join(rep, "metrics.json"), "w") as f:
         json.dump(out, f, indent=1)
     report.write_report(rep, out)

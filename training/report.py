@@ -250,6 +250,29 @@ Horizontal-flip averaging inside the graph: **{ch['flip_average']['chosen']}** (
         f.write(text)
 
 
+def _sdk_section(out):
+    e = out.get("sdk_eval")
+    if not e:
+        return ""
+    rows = []
+    for name, what in (("pipeline", "photo path: `faceless analyze` (detect, align, classify)"),
+                       ("aligned", "chip as distributed: `faceless analyze --aligned`")):
+        r = e[name]
+        rows.append(f"| {what} | {r['images']} | {r['faces_found']} | {_pct(r['gender_acc'])} | "
+                    f"{_pct(r['ethnicity_acc'])} | {_pct(r['age_group_exact'])} | {_pct(r['age_group_within_one'])} | "
+                    f"{r['age_mae_on_found']:.2f} |")
+    return f"""### Through the SDK
+
+The numbers above are measured in `training/` on chips already aligned. `tools/evaluate_sdk.py`
+measures what an SDK user gets, with the release CLI on {e[name]['images']} test-split images (seed
+{e['seed']}): the photo path finds the face with our MTCNN, aligns it and classifies it; a chip where no
+face is found counts as wrong.
+
+| path | images | faces found | gender | ethnicity | age group exact | within one | age MAE (found) |
+|---|---|---|---|---|---|---|---|
+""" + "\n".join(rows) + "\n"
+
+
 def write_model_card(path, out):
     targets, cal, cells, ages, dmg = _tables(out)
     m, ex = out["metrics"], out["export"]
@@ -335,6 +358,7 @@ The age error in years grows with age; largest in {worst_age_txt}. Gender accura
 ECE (15 equal-width confidence bins) before and after dividing the logits by the temperature. The
 runtime computes softmax(logits / T) with the `temperature` values in the manifest.
 
+{_sdk_section(out)}
 ## Limits
 
 - Small input ({out['input']['size']}x{out['input']['size']}) and a compact network trained for {out['epochs_run']} epochs on 2 CPU cores: accuracy is

@@ -32,7 +32,7 @@ def test_manifest_contract():
     e = m["age_groups"]["edges"]
     assert len(e) == 13 and all(isinstance(v, int) for v in e) and all(a < b for a, b in zip(e, e[1:]))
     labels = m["age_groups"]["labels"]
-    assert labels == [f"{a}-{b - 1}" for a, b in zip(e, e[1:])]
+    assert labels == [str(a) if b - 1 == a else f"{a}-{b - 1}" for a, b in zip(e, e[1:])]
     assert m["gender_labels"] == ["male", "female"]
     assert m["ethnicity_labels"] == ["white", "black", "asian", "indian", "others"]
     assert set(m["temperature"]) == {"age_group", "gender", "ethnicity"}
