@@ -43,3 +43,37 @@ pub(crate) fn run(
         })
         .collect()
 }
+
+/// Like [`run`] for a batch `[n, c, h, w]`, but in slices of at most
+/// `chunk` items whose outputs are concatenated. Large batches (thousands of
+/// R-Net proposals on a crowd photo) would otherwise make ONNX Runtime's
+/// arena grow to the biggest intermediate tensor and keep it.
+pub(crate) fn run_chunked(
+    session: &mut Session,
+    model: &'static str,
+    shape: [usize; 4],
+    data: Vec<f32>,
+    names: &[&str],
+    chunk: usize,
+) -> Result<Vec<Output>> {
+    let [n, c, h, w] = shape;
+    if n <= chunk {
+        return run(session, model, shape, data, names);
+    }
+    let per = c * h * w;
+    let mut merged: Vec<Output> = Vec::new();
+    for start in (0..n).step_by(chunk) {
+        let m = chunk.min(n - start);
+        let part = data[start * per..(start + m) * per].to_vec();
+        let outs = run(session, model, [m, c, h, w], part, names)?;
+        if merged.is_empty() {
+            merged = outs;
+        } else {
+            for (all, o) in merged.iter_mut().zip(outs) {
+                all.shape[0] += o.shape[0];
+                all.data.extend_from_slice(&o.data);
+            }
+        }
+    }
+    Ok(merged)
+}

@@ -142,7 +142,14 @@ pub(crate) fn session(
 ) -> Result<Session> {
     let fail =
         |e: &dyn std::fmt::Display| Error::model(model, format!("cannot create session: {e}"));
-    let mut builder = Session::builder(env).map_err(|e| fail(&e))?;
+    // P-Net sees a new input shape at every pyramid level of every image
+    // size. ONNX Runtime's memory patterns and its growing CPU arena assume
+    // fixed shapes and kept ~1.7 GB for one 77-face photo (bench/); without
+    // them memory follows the current image.
+    let mut builder = Session::builder(env)
+        .map_err(|e| fail(&e))?
+        .with_memory_pattern(false)
+        .map_err(|e| fail(&e))?;
     if options.intra_threads > 0 {
         builder = builder
             .with_intra_threads(options.intra_threads)
@@ -154,7 +161,11 @@ pub(crate) fn session(
         .copied()
         .filter(|p| *p != ExecutionProvider::Cpu)
         .collect();
-    if !wanted.is_empty() {
+    if wanted.is_empty() {
+        builder = builder
+            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(true).build()])
+            .map_err(|e| fail(&e))?;
+    } else {
         let available = available_providers()?;
         for provider in &wanted {
             if !available.iter().any(|a| a == provider.ort_name()) {

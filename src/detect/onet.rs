@@ -11,6 +11,8 @@ use crate::error::Result;
 use crate::inference;
 
 const SIDE: usize = 48;
+/// Crops per model run: bounds ONNX Runtime's working memory on crowds.
+const BATCH: usize = 256;
 
 /// Scores the refined candidates and returns the faces that pass O-Net's own
 /// threshold, with landmarks, after "Min" suppression of nested boxes.
@@ -24,12 +26,13 @@ pub(crate) fn finish(
     if kept.is_empty() {
         return Ok(Vec::new());
     }
-    let out = inference::run(
+    let out = inference::run_chunked(
         session,
         "onet",
         [kept.len(), 3, SIDE, SIDE],
         data,
         &["reg", "landmarks", "prob"],
+        BATCH,
     )?;
     let (reg, marks, prob) = (&out[0], &out[1], &out[2]);
     let mut boxes = Vec::new();

@@ -11,6 +11,8 @@ use crate::error::Result;
 use crate::inference;
 
 const SIDE: usize = 24;
+/// Crops per model run: bounds ONNX Runtime's working memory on crowds.
+const BATCH: usize = 256;
 
 /// Rescores candidates; keeps those above the R-Net threshold, suppressed,
 /// regressed and squared for O-Net.
@@ -24,12 +26,13 @@ pub(crate) fn refine(
     if kept.is_empty() {
         return Ok(Vec::new());
     }
-    let out = inference::run(
+    let out = inference::run_chunked(
         session,
         "rnet",
         [kept.len(), 3, SIDE, SIDE],
         data,
         &["reg", "prob"],
+        BATCH,
     )?;
     let (reg, prob) = (&out[0], &out[1]);
     let passed: Vec<Candidate> = kept
