@@ -30,7 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .build()?;
     let next = AtomicUsize::new(0);
-    let (aligned, copied, failed) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let (aligned, copied, failed) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -42,14 +46,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     aligned.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                let result = faceless::input::decode_path(&from, pipeline.max_pixels()).and_then(|img| {
-                    let faces = pipeline.detect(&img)?;
-                    Ok(faces.first().map(|f| pipeline.align(&img, f)))
-                });
+                let result =
+                    faceless::input::decode_path(&from, pipeline.max_pixels()).and_then(|img| {
+                        let faces = pipeline.detect(&img)?;
+                        Ok(faces.first().map(|f| pipeline.align(&img, f)))
+                    });
                 match result {
                     Ok(Some(chip)) => {
                         let tmp = dst.join(format!(".{}.tmp.png", name.to_string_lossy()));
-                        if chip.save(&tmp).and_then(|_| std::fs::rename(&tmp, &to).map_err(Into::into)).is_ok() {
+                        if chip
+                            .save(&tmp)
+                            .and_then(|_| std::fs::rename(&tmp, &to).map_err(Into::into))
+                            .is_ok()
+                        {
                             aligned.fetch_add(1, Ordering::Relaxed);
                         } else {
                             failed.fetch_add(1, Ordering::Relaxed);
@@ -64,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                if i % 2000 == 0 {
+                if i.is_multiple_of(2000) {
                     eprintln!("[export_aligned] {i}/{}", names.len());
                 }
             });
