@@ -161,7 +161,9 @@ pub fn align(
     let src = source.as_ref();
     let (w, h) = (src.width() as i64, src.height() as i64);
     let fetch = |x: i64, y: i64| -> [f64; 3] {
-        let p = src.get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32).0;
+        let p = src
+            .get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32)
+            .0;
         [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
     };
     RgbImage::from_fn(chip.0, chip.1, |u, v| {

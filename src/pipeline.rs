@@ -189,7 +189,11 @@ impl Pipeline {
 
     /// Detects the faces in `img` without classifying them; best first.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
-        input::check_size(u64::from(img.width()), u64::from(img.height()), self.max_pixels)?;
+        input::check_size(
+            u64::from(img.width()),
+            u64::from(img.height()),
+            self.max_pixels,
+        )?;
         self.pool.with(|e| e.mtcnn.detect(img, &self.detector))
     }
 

@@ -110,3 +110,90 @@ fn usage_errors_exit_2() {
     assert_ne!(code, 0);
     assert!(err.contains("min_face_size"), "{err}");
 }
+
+#[test]
+fn analyze_json_adds_attributes_with_probabilities() {
+    let (code, out, err) = faceless(&["analyze", "--json", "tests/data/astronaut.png"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let face = &v["faces"][0];
+    let keys: Vec<&String> = face.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "box",
+            "score",
+            "landmarks",
+            "age",
+            "age_group",
+            "gender",
+            "ethnicity"
+        ]
+    );
+    assert_eq!(face["age_group"]["probs"].as_array().unwrap().len(), 12);
+    let g = face["gender"]["probs"].as_object().unwrap();
+    assert_eq!(g.keys().collect::<Vec<_>>(), ["male", "female"]);
+    let e = face["ethnicity"]["probs"].as_object().unwrap();
+    assert_eq!(
+        e.keys().collect::<Vec<_>>(),
+        ["white", "black", "asian", "indian", "others"]
+    );
+    let label = face["gender"]["label"].as_str().unwrap();
+    assert_eq!(face["gender"]["prob"], g[label]);
+}
+
+#[test]
+fn analyze_plain_prints_the_two_dictionaries() {
+    let (code, out, err) = faceless(&["analyze", "tests/data/astronaut.png"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "tests/data/astronaut.png");
+    assert!(
+        lines[1].starts_with("{'face_0': {'box': [") && lines[1].contains("'confidence':"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("{'face_0': {'age': ") && lines[2].contains("'gender':"),
+        "{out}"
+    );
+}
+
+#[test]
+fn analyze_aligned_and_draw_a_directory() {
+    let dir = std::env::temp_dir().join(format!("faceless-draw-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, out, err) = faceless(&[
+        "analyze",
+        "--json",
+        "--draw",
+        dir.to_str().unwrap(),
+        "tests/data",
+    ]);
+    assert_ne!(
+        code, 0,
+        "truncated.jpg and not_an_image.jpg are in tests/data"
+    );
+    assert!(
+        err.contains("truncated.jpg") && err.contains("not_an_image.jpg"),
+        "{err}"
+    );
+    assert_eq!(out.lines().count(), 10, "every readable image is reported");
+    for name in [
+        "astronaut.png.faceless.png",
+        "astronaut.jpg.faceless.png",
+        "chelsea.png.faceless.png",
+    ] {
+        assert!(dir.join(name).exists(), "{name} drawn");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    // --aligned: one face whose box is the whole image.
+    let (code, out, _) = faceless(&["analyze", "--json", "--aligned", "tests/data/chelsea.png"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["faces"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["faces"][0]["box"],
+        serde_json::json!([0.0, 0.0, 451.0, 300.0])
+    );
+}

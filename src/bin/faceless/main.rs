@@ -237,7 +237,9 @@ fn analyze(args: &args::Args) -> faceless::Result<bool> {
                         }
                     }
                     Err(e) => {
-                        eprintln!("faceless: {}: {e}", path.display());
+                        // Clear the progress line first so the message stands alone.
+                        let clear = if progress { "\r\x1b[K" } else { "" };
+                        eprintln!("{clear}faceless: {}: {e}", path.display());
                         all_ok = false;
                     }
                 }
@@ -264,11 +266,13 @@ fn bar(done: usize, total: usize) -> String {
     format!("{}{}", "#".repeat(filled), ".".repeat(width - filled))
 }
 
+/// `photo.jpg` -> `photo.jpg.faceless.png`: the full name, so `a.jpg` and
+/// `a.png` in one directory do not overwrite each other's drawing.
 fn draw_name(path: &Path) -> PathBuf {
-    let stem = path
-        .file_stem()
+    let name = path
+        .file_name()
         .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
-    PathBuf::from(format!("{stem}.faceless.png"))
+    PathBuf::from(format!("{name}.faceless.png"))
 }
 
 fn analyze_one(
