@@ -176,8 +176,10 @@ Not met on our test split: {', '.join(unmet) if unmet else 'none'}.
 - Flip averaging in the graph, the age estimate (regression, expected age from the group
   probabilities, or their mean) and one temperature per head were each chosen on the validation split.
 - The binding limit was compute: the machine's 2 CPU cores were shared with other builds, an epoch
-  took {min(h['epoch_s'] for h in hist) if hist else float('nan'):.0f}-{max(h['epoch_s'] for h in hist) if hist else float('nan'):.0f} s (history.csv) depending on the other builds' load, and the time-budgeted schedule
-  (`--max-minutes 40`) cut training from the planned 30 epochs to {out['epochs_run']}. Validation was still
+  took {min(h['epoch_s'] for h in hist) if hist else float('nan'):.0f}-{max(h['epoch_s'] for h in hist) if hist else float('nan'):.0f} s (history.csv) depending on the other builds' load; {out['epochs_run']} of the
+  {tr.get('epochs', out['epochs_run'])} planned epochs ran{' (the time budget, --max-minutes, cut the rest)' if out['epochs_run'] < tr.get('epochs', out['epochs_run']) else ''}. Chips used: {out['input'].get('chips', 'as distributed')}
+  (train.sh re-aligns them with the SDK by default; the git history of MODEL_CARD.md keeps the earlier,
+  raw-chip model's numbers). Validation was still
   improving at the end ({trend}), so more epochs are the first thing to try, then 80x80 input and a
   wider network; none of these were possible within this session's CPU budget.
 """
