@@ -2,7 +2,7 @@
 //! the named outputs back out, so model code never touches `ort` types.
 
 use ort::session::Session;
-use ort::value::Tensor;
+use ort::value::TensorRef;
 
 use crate::error::{Error, Result};
 
@@ -14,16 +14,18 @@ pub(crate) struct Output {
 }
 
 /// Runs `session` on one input tensor named `input` and returns the outputs
-/// listed in `names`, in that order.
+/// listed in `names`, in that order. The input is lent to ONNX Runtime, not
+/// copied.
 pub(crate) fn run(
     session: &mut Session,
     model: &'static str,
     shape: [usize; 4],
-    data: Vec<f32>,
+    data: &[f32],
     names: &[&str],
 ) -> Result<Vec<Output>> {
     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
-    let tensor = Tensor::from_array((shape, data)).map_err(|e| Error::inference(model, e))?;
+    let tensor =
+        TensorRef::from_array_view((shape, data)).map_err(|e| Error::inference(model, e))?;
     let outputs = session
         .run(ort::inputs!["input" => tensor])
         .map_err(|e| Error::inference(model, e))?;
@@ -52,7 +54,7 @@ pub(crate) fn run_chunked(
     session: &mut Session,
     model: &'static str,
     shape: [usize; 4],
-    data: Vec<f32>,
+    data: &[f32],
     names: &[&str],
     chunk: usize,
 ) -> Result<Vec<Output>> {
@@ -64,7 +66,7 @@ pub(crate) fn run_chunked(
     let mut merged: Vec<Output> = Vec::new();
     for start in (0..n).step_by(chunk) {
         let m = chunk.min(n - start);
-        let part = data[start * per..(start + m) * per].to_vec();
+        let part = &data[start * per..(start + m) * per];
         let outs = run(session, model, [m, c, h, w], part, names)?;
         if merged.is_empty() {
             merged = outs;

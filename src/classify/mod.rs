@@ -146,7 +146,7 @@ impl ClassifierSpec {
             session,
             "faceless-attributes",
             [n, 3, h as usize, w as usize],
-            data,
+            &data,
             &OUTPUTS,
         )?;
         for (o, width) in out.iter().zip([AGE_GROUPS, 2, 5, 1]) {

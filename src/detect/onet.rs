@@ -30,7 +30,7 @@ pub(crate) fn finish(
         session,
         "onet",
         [kept.len(), 3, SIDE, SIDE],
-        data,
+        &data,
         &["reg", "landmarks", "prob"],
         BATCH,
     )?;

@@ -45,7 +45,7 @@ pub(crate) fn propose(
         let ws = (f64::from(w) * scale + 1.0) as usize;
         let mut data = vec![0f32; 3 * hs * ws];
         area_resize_into(img, (0, 0, w as usize, h as usize), ws, hs, &mut data);
-        let out = inference::run(session, "pnet", [1, 3, hs, ws], data, &["reg", "prob"])?;
+        let out = inference::run(session, "pnet", [1, 3, hs, ws], &data, &["reg", "prob"])?;
         let (reg, prob) = (&out[0], &out[1]);
         let (gh, gw) = (prob.shape[2], prob.shape[3]);
         let cells = gh * gw;

@@ -30,7 +30,7 @@ pub(crate) fn refine(
         session,
         "rnet",
         [kept.len(), 3, SIDE, SIDE],
-        data,
+        &data,
         &["reg", "prob"],
         BATCH,
     )?;
