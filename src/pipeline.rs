@@ -118,7 +118,8 @@ impl PipelineBuilder {
         let manifest = Manifest::parse(&json)?;
         manifest.check_onnx(&onnx)?;
         let spec = Arc::new(ClassifierSpec::new(manifest));
-        let onnx: Arc<[u8]> = onnx.into_owned().into();
+        // Borrowed when embedded: no copy of the model for the pool's sessions.
+        let onnx = Arc::new(onnx);
         let (env, _) = runtime::environment(&self.runtime)?;
         let rt = self.runtime.clone();
         let spec2 = spec.clone();
@@ -153,6 +154,11 @@ impl Pipeline {
     /// A pipeline with every default.
     pub fn new() -> Result<Self> {
         Self::builder().build()
+    }
+
+    /// Most calls served at once (the session pool's limit).
+    pub fn max_sessions(&self) -> usize {
+        self.pool.limit()
     }
 
     /// The image size limit (width × height) this pipeline enforces.

@@ -39,6 +39,11 @@ impl<T> Pool<T> {
         }
     }
 
+    /// The most items the pool will hold.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Runs `f` with exclusive use of one item.
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> Result<R>) -> Result<R> {
         let mut item = self.checkout()?;

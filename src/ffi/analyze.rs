@@ -333,7 +333,7 @@ pub unsafe extern "C" fn faceless_analyze_batch(
         let outcomes: Vec<Mutex<Option<Result<Analysed, Fail>>>> =
             (0..count).map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
-        let workers = p.max_concurrency.clamp(1, count);
+        let workers = p.inner.max_sessions().clamp(1, count);
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| loop {

@@ -5,7 +5,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use super::status::{guard, non_null, Fail};
-use crate::input::DEFAULT_MAX_PIXELS;
 use crate::runtime::{ExecutionProvider, RuntimeOptions};
 use crate::{DetectorOptions, ModelSource, Pipeline};
 
@@ -81,7 +80,6 @@ impl Default for FacelessOptions {
 /// `faceless_pipeline_free`. One handle may be shared by any number of threads.
 pub struct FacelessPipeline {
     pub(crate) inner: Pipeline,
-    pub(crate) max_concurrency: usize,
 }
 
 /// Fills `*options` with the defaults and sets `struct_size`. Does nothing
@@ -177,23 +175,15 @@ unsafe fn build(options: *const FacelessOptions) -> Result<FacelessPipeline, Fai
         thresholds: o.thresholds,
         ..DetectorOptions::default()
     };
-    let max_concurrency = crate::session_limit(o.max_concurrency as usize);
-    let max_pixels = if o.max_pixels == 0 {
-        DEFAULT_MAX_PIXELS
-    } else {
-        o.max_pixels
-    };
+    // 0 means "default" for both; the builder already knows the defaults.
     let inner = Pipeline::builder()
         .detector_options(detector)
         .runtime(runtime)
         .models(models)
-        .max_sessions(max_concurrency)
-        .max_pixels(max_pixels)
+        .max_sessions(o.max_concurrency as usize)
+        .max_pixels(o.max_pixels)
         .build()?;
-    Ok(FacelessPipeline {
-        inner,
-        max_concurrency,
-    })
+    Ok(FacelessPipeline { inner })
 }
 
 /// Creates a pipeline: loads ONNX Runtime (once per process) and the models,

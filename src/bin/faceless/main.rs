@@ -195,9 +195,8 @@ fn analyze(args: &args::Args) -> faceless::Result<bool> {
 
     // Images run on several threads sharing the one pipeline; results are
     // printed in input order as they complete.
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(files.len().max(1));
+    // As many workers as the pipeline has session sets: more would only wait.
+    let workers = pipeline.max_sessions().min(files.len().max(1));
     let next = AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Outcome)>();
     std::thread::scope(|scope| {
