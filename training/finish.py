@@ -55,8 +55,26 @@ def sha256(path):
     return h.hexdigest()
 
 
-def finish(args, model, X, Y, tr, va, te, mean, std, prep, history, train_minutes, wb=None):
+def member_table(model, X, Y, va, te, mean, std, flip):
+    """Each ensemble member alone vs the whole ensemble, on val and test (argmax accuracy, regression MAE)."""
     from .train import predict
+    nets = list(getattr(model, "members", [model]))
+    rows = {}
+
+    def score(o, idx):
+        return {"gender_acc": float((o[1].argmax(1) == Y["gender"][idx]).mean()),
+                "ethnicity_acc": float((o[2].argmax(1) == Y["ethnicity"][idx]).mean()),
+                "age_group_exact": float((o[0].argmax(1) == Y["age_group"][idx]).mean()),
+                "age_mae_regression": float(np.abs(o[3] - Y["age"][idx]).mean())}
+    for name, net in [(f"member {i}", n) for i, n in enumerate(nets)] + [("ensemble", model)]:
+        rows[name] = {split: score(predict(net, X, idx, mean, std, flip), idx)
+                      for split, idx in (("val", va), ("test", te))}
+    return rows
+
+
+def finish(args, model, X, Y, tr, va, te, mean, std, prep, histories, train_minutes, wb=None):
+    from .train import predict
+    history = histories[0]
     rep = args.report_dir
     edges = prep.edges
     labels = data.group_labels(edges)
@@ -91,6 +109,9 @@ def finish(args, model, X, Y, tr, va, te, mean, std, prep, history, train_minute
     age_mode = min(age_val, key=age_val.get)
     choice["age_estimate"] = {"chosen": age_mode, "val_mae": age_val}
     print(f"[finish] flip={flip} temps={temps} age val MAE {age_val} -> {age_mode}", flush=True)
+
+    choice["ensemble"] = {"members": len(histories), "seeds": [args.seed + i for i in range(len(histories))],
+                          "flip_average": flip, "table": member_table(model, X, Y, va, te, mean, std, flip)}
 
     # --- test metrics
     ag, g, e, age_reg = predict(model, X, te, mean, std, flip)
@@ -150,7 +171,8 @@ def finish(args, model, X, Y, tr, va, te, mean, std, prep, history, train_minute
            "input": {"size": args.size, "mean": [float(v) for v in mean], "std": [float(v) for v in std],
                      "resize": RESAMPLE, "chips": args.chips_note},
            "training": {k: v for k, v in vars(args).items()}, "train_minutes": train_minutes,
-           "epochs_run": len(history), "history": history}
+           "epochs_run": len(history), "history": history,
+           "member_epochs": [len(h) for h in histories]}
     # measured through the shipped SDK by tools/evaluate_sdk.py (after an export), if present
     sdk_eval = os.path.join(rep, "sdk_eval.json")
     if os.path.exists(sdk_eval):
@@ -241,6 +263,7 @@ def export_onnx(args, model, X, te, mean, std, flip, age_mode, means, temps, edg
                                                for h in ("age_group", "gender", "ethnicity")}},
         "training": {"seed": args.seed, "epochs": len(history), "torch": torch.__version__.split("+")[0],
                      "layout": args.layout, "widths": args.widths, "blocks": args.blocks,
+                     "ensemble_members": len(choice["ensemble"]["seeds"]), "member_seeds": choice["ensemble"]["seeds"],
                      "flip_average_in_graph": flip, "age_years_from": age_mode,
                      "resize": RESAMPLE, "chips": args.chips_note,
                      "dataset": "UTKFace aligned&cropped (non-commercial research only)",

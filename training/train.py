@@ -48,6 +48,14 @@ def parse_args(argv=None):
     p.add_argument("--widths", default="32,64,128,192")
     p.add_argument("--blocks", default="1,1,1,1")
     p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--members", type=int, default=4,
+                   help="ensemble size: member i is the same network trained with seed SEED+i; the exported "
+                        "graph averages the members' outputs")
+    p.add_argument("--train-members", default="",
+                   help="comma-separated member indices: only train (or reuse) these, save their checkpoints "
+                        "and stop (to train members in parallel processes)")
+    p.add_argument("--retrain", action="store_true",
+                   help="train every member even if training/out/member-I.pt matches the arguments")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--wd", type=float, default=5e-2)
@@ -65,9 +73,6 @@ def parse_args(argv=None):
     p.add_argument("--ablation", type=int, default=0,
                    help="if >0: only run the shared-vs-legs measurement for N epochs each, write report/ablation.json")
     p.add_argument("--skip-export", action="store_true")
-    p.add_argument("--from-checkpoint", default="",
-                   help="skip training: load this checkpoint (e.g. training/out/model.pt) and its "
-                        "report/history.json, then calibrate, evaluate, export and report again")
     return p.parse_args(argv)
 
 
@@ -190,6 +195,52 @@ def train_model(args, layout, X, Y, tr, va, mean, std, epochs, log_prefix, wb=No
     return model, history
 
 
+# arguments that change what a member learns: a saved member is reused only if all of them match
+MEMBER_KEYS = ("size", "layout", "widths", "blocks", "epochs", "batch", "lr", "wd", "label_smoothing", "dropout",
+               "w_age_group", "w_gender", "w_ethnicity", "w_age", "limit_train")
+
+
+class Ensemble(nn.Module):
+    """Mean of the members' outputs (logits and age). Independently seeded members make different
+    mistakes, so their mean is more accurate than any one of them (measured: training/report)."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x):
+        outs = [m(x) for m in self.members]
+        n = float(len(outs))
+        return tuple(sum(o[k] for o in outs) / n for k in range(4))
+
+
+def train_or_reuse_member(args, i, X, Y, tr, va, mean, std, prep, wb):
+    """Member i: seed args.seed + i; checkpoint out_dir/member-i.pt, reused when its arguments match."""
+    path = os.path.join(args.out_dir, f"member-{i}.pt")
+    seed = args.seed + i
+    if os.path.exists(path) and not args.retrain:
+        ck = torch.load(path)
+        # a schedule that --max-minutes cut short is not the schedule asked for
+        same = (all(ck["args"].get(k) == getattr(args, k) for k in MEMBER_KEYS) and ck["seed"] == seed
+                and len(ck["history"]) == args.epochs)
+        if same and ck["edges"] == prep.edges and torch.allclose(ck["mean"], mean):
+            model = build_model(args, args.layout, 0.0, 1.0)
+            model.load_state_dict(ck["state_dict"])
+            print(f"[member {i}] reused {path} ({len(ck['history'])} epochs, seed {seed})", flush=True)
+            return model.to(memory_format=torch.channels_last), ck["history"], ck["train_minutes"]
+        print(f"[member {i}] {path} was trained with other arguments: training again", flush=True)
+    t = time.time()
+    member_args = argparse.Namespace(**{**vars(args), "seed": seed})
+    model, history = train_model(member_args, args.layout, X, Y, tr, va, mean, std, args.epochs,
+                                 f"member {i}", wb)
+    minutes = (time.time() - t) / 60
+    tmp = path + ".tmp"
+    torch.save({"state_dict": model.state_dict(), "args": vars(args), "seed": seed, "mean": mean, "std": std,
+                "edges": prep.edges, "train_minutes": minutes, "history": history}, tmp)
+    os.replace(tmp, path)
+    return model, history, minutes
+
+
 def write_history(history, path_prefix):
     with open(path_prefix + ".json", "w") as f:
         json.dump(history, f, indent=1)
@@ -258,42 +309,24 @@ def main(argv=None):
                   f"eth {l['val_ethnicity_acc']:.4f} grp {l['val_age_group_exact']:.4f} mae {l['val_age_mae']:.2f}")
         return 0
 
-    if args.from_checkpoint:
-        ck = torch.load(args.from_checkpoint)
-        for k in ("layout", "widths", "blocks", "dropout", "size", "seed", "epochs", "batch", "lr", "wd",
-                  "label_smoothing", "w_age_group", "w_gender", "w_ethnicity", "w_age", "max_minutes"):
-            setattr(args, k, ck["args"][k])
-        assert ck["edges"] == prep.edges and torch.allclose(ck["mean"], mean)
-        model = build_model(args, args.layout, 0.0, 1.0)
-        model.load_state_dict(ck["state_dict"])
-        model = model.to(memory_format=torch.channels_last)
-        with open(os.path.join(args.report_dir, "history.json")) as f:
-            history = json.load(f)
-        # older checkpoints lack it: the training run's own measurement from its metrics.json, else the
-        # sum of the per-epoch training times (without the validation passes)
-        train_minutes = ck.get("train_minutes")
-        prev = os.path.join(args.report_dir, "metrics.json")
-        if train_minutes is None and os.path.exists(prev):
-            with open(prev) as f:
-                pm = json.load(f)
-            if pm.get("epochs_run") == len(history) and not pm["training"].get("from_checkpoint"):
-                train_minutes = pm["train_minutes"]
-        if train_minutes is None:
-            train_minutes = sum(h["epoch_s"] for h in history) / 60
-        print(f"[checkpoint] loaded {args.from_checkpoint} ({len(history)} epochs)")
-        wb = None
-    else:
-        wb = maybe_wandb(args)
-        t_train = time.time()
-        model, history = train_model(args, args.layout, X, Y, tr, va, mean, std, args.epochs, "train", wb)
-        train_minutes = (time.time() - t_train) / 60
-        write_history(history, os.path.join(args.report_dir, "history"))
-        torch.save({"state_dict": model.state_dict(), "args": vars(args), "mean": mean, "std": std,
-                    "edges": prep.edges, "train_minutes": train_minutes}, os.path.join(args.out_dir, "model.pt"))
+    wb = maybe_wandb(args)
+    only = [int(i) for i in args.train_members.split(",") if i != ""]
+    members, histories, train_minutes = [], [], 0.0
+    for i in (only or range(args.members)):
+        model, history, minutes = train_or_reuse_member(args, i, X, Y, tr, va, mean, std, prep, wb)
+        members.append(model)
+        histories.append(history)
+        train_minutes += minutes
+    if only:
+        print(f"[members] trained/reused {only}; run again without --train-members to finish")
+        return 0
+    model = Ensemble(members).to(memory_format=torch.channels_last)
+    for i, h in enumerate(histories):
+        write_history(h, os.path.join(args.report_dir, "history" if i == 0 else f"history-member{i}"))
 
     # 2. choices measured on the VALIDATION split: flip-averaging, age estimate, temperatures
     from .finish import finish
-    finish(args, model, X, Y, tr, va, te, mean, std, prep, history, train_minutes, wb)
+    finish(args, model, X, Y, tr, va, te, mean, std, prep, histories, train_minutes, wb)
     print(f"[done] total {(time.time() - t_start) / 60:.1f} min")
     if wb is not None:
         wb.finish()
