@@ -48,7 +48,7 @@ def parse_args(argv=None):
     p.add_argument("--widths", default="32,64,128,192")
     p.add_argument("--blocks", default="1,1,1,1")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--members", type=int, default=4,
+    p.add_argument("--members", type=int, default=5,
                    help="ensemble size: member i is the same network trained with seed SEED+i; the exported "
                         "graph averages the members' outputs")
     p.add_argument("--train-members", default="",
