@@ -254,7 +254,7 @@ Horizontal-flip averaging inside the graph: **{ch['flip_average']['chosen']}** (
   weight decay {tr['wd']}, label smoothing {tr['label_smoothing']}, dropout {tr['dropout']}, seed {tr['seed']},
   loss weights age_group {tr['w_age_group']} / gender {tr['w_gender']} / ethnicity {tr['w_ethnicity']} / age {tr['w_age']}
 - augmentation: horizontal flip, shift <= 8 %, zoom +-10 %, rotation +-10 deg, brightness/contrast/saturation +-20 %
-- wall time for training: {out['train_minutes']:.1f} min on 2 shared CPU cores (all members; two trained at a time, one thread each)
+- wall time for training: {out['train_minutes']:.1f} min on 2 shared CPU cores (the sum over the members; members can train in parallel, see training/README.md)
 - per-epoch metrics: `history.csv` / `history.json` (member 0), `history-memberI.*` (the others); plots: `loss_curves.png`, `val_metrics.png`, `confusion.png`, `reliability.png`
 {abl}{ens}{tried}
 ![loss](loss_curves.png)
