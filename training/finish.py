@@ -55,7 +55,7 @@ def sha256(path):
     return h.hexdigest()
 
 
-def member_table(model, X, Y, va, te, mean, std, flip):
+def member_table(specs, model, X, Y, va, te, mean, std, flip):
     """Each ensemble member alone vs the whole ensemble, on val and test (argmax accuracy, regression MAE)."""
     from .train import predict
     nets = list(getattr(model, "members", [model]))
@@ -66,13 +66,13 @@ def member_table(model, X, Y, va, te, mean, std, flip):
                 "ethnicity_acc": float((o[2].argmax(1) == Y["ethnicity"][idx]).mean()),
                 "age_group_exact": float((o[0].argmax(1) == Y["age_group"][idx]).mean()),
                 "age_mae_regression": float(np.abs(o[3] - Y["age"][idx]).mean())}
-    for name, net in [(f"member {i}", n) for i, n in enumerate(nets)] + [("ensemble", model)]:
+    for name, net in [(spec.name, n) for spec, n in zip(specs, nets)] + [("ensemble", model)]:
         rows[name] = {split: score(predict(net, X, idx, mean, std, flip), idx)
                       for split, idx in (("val", va), ("test", te))}
     return rows
 
 
-def finish(args, model, X, Y, tr, va, te, mean, std, prep, histories, train_minutes, wb=None):
+def finish(args, specs, model, X, Y, tr, va, te, mean, std, prep, histories, train_minutes, wb=None):
     from .train import predict
     history = histories[0]
     rep = args.report_dir
@@ -110,8 +110,10 @@ def finish(args, model, X, Y, tr, va, te, mean, std, prep, histories, train_minu
     choice["age_estimate"] = {"chosen": age_mode, "val_mae": age_val}
     print(f"[finish] flip={flip} temps={temps} age val MAE {age_val} -> {age_mode}", flush=True)
 
-    choice["ensemble"] = {"members": len(histories), "seeds": [args.seed + i for i in range(len(histories))],
-                          "flip_average": flip, "table": member_table(model, X, Y, va, te, mean, std, flip)}
+    choice["ensemble"] = {"members": len(specs), "seeds": [s.args.seed for s in specs],
+                          "architectures": [{"widths": s.args.widths, "blocks": s.args.blocks, "seed": s.args.seed}
+                                            for s in specs],
+                          "flip_average": flip, "table": member_table(specs, model, X, Y, va, te, mean, std, flip)}
 
     # --- test metrics
     ag, g, e, age_reg = predict(model, X, te, mean, std, flip)
@@ -264,6 +266,7 @@ def export_onnx(args, model, X, te, mean, std, flip, age_mode, means, temps, edg
         "training": {"seed": args.seed, "epochs": len(history), "torch": torch.__version__.split("+")[0],
                      "layout": args.layout, "widths": args.widths, "blocks": args.blocks,
                      "ensemble_members": len(choice["ensemble"]["seeds"]), "member_seeds": choice["ensemble"]["seeds"],
+                     "member_architectures": choice["ensemble"]["architectures"],
                      "flip_average_in_graph": flip, "age_years_from": age_mode,
                      "resize": RESAMPLE, "chips": args.chips_note,
                      "dataset": "UTKFace aligned&cropped (non-commercial research only)",

@@ -137,6 +137,25 @@ def _tables(out):
     return targets, cal, cells, ages, dmg
 
 
+def _ensemble_desc(e, seed):
+    """'5 copies of one network (...)' or, with --extra-members, each architecture and its count."""
+    archs = (e or {}).get("architectures")
+    if not archs:  # reports written before --extra-members: one architecture
+        n = (e or {}).get("members", 1)
+        return f"{n} copies of one network, trained identically except for the seed ({seed} + i)"
+    groups = {}
+    for a in archs:
+        groups.setdefault((a["widths"], a["blocks"]), []).append(a["seed"])
+    if len(groups) == 1:
+        (w, b), seeds = next(iter(groups.items()))
+        return (f"{len(archs)} copies of one network (widths {w}, blocks {b}), trained identically except for "
+                f"the seed ({', '.join(map(str, seeds))})")
+    parts = [f"{len(seeds)} with widths {w}, blocks {b} (seeds {', '.join(map(str, seeds))})"
+             for (w, b), seeds in groups.items()]
+    return (f"{len(archs)} networks of {len(groups)} architectures: " + "; ".join(parts)
+            + "; otherwise trained identically")
+
+
 def write_report(rep, out):
     targets, cal, cells, ages, dmg = _tables(out)
     m, tr, ex = out["metrics"], out["training"], out["export"]
@@ -169,7 +188,7 @@ def write_report(rep, out):
                         f"{v['age_mae_regression']:.2f} | {_pct(t['gender_acc'])} | {_pct(t['ethnicity_acc'])} | "
                         f"{_pct(t['age_group_exact'])} | {t['age_mae_regression']:.2f} |")
         ens = (f"\n## Ensemble of {e['members']} (measured)\n\nThe exported graph averages the outputs of "
-               f"{e['members']} copies of the network, trained identically except for the seed ({e['seeds']}); "
+               f"{_ensemble_desc(e, tr['seed'])}; "
                f"flip averaging {'on' if e['flip_average'] else 'off'} for every row. Each member alone vs their mean "
                f"(before temperature scaling and before the age-estimate choice):\n\n" + "\n".join(rows) + "\n")
     lat = ex.get("latency", {})
@@ -188,9 +207,9 @@ Not met on our test split: {', '.join(unmet) if unmet else 'none'}.
   then 80x80, and 96x96 was far slower).
 - Layout: shared trunk vs three separate legs measured (section above): the shared trunk was better
   on every head and faster, so it was kept.
-- Ensembling: {ch['ensemble']['members'] if 'ensemble' in ch else 1} independently seeded copies of the network, averaged in
+- Ensembling: {_ensemble_desc(ch.get('ensemble'), tr['seed'])}, averaged in
   the graph (table above): the cheapest reliable gain within a CPU budget, paid for with
-  {ch['ensemble']['members'] if 'ensemble' in ch else 1}x the classifier's run time per face.
+  the sum of the members' run times per face (latency under Export).
 - Flip averaging in the graph, the age estimate (regression, expected age from the group
   probabilities, or their mean) and one temperature per head were each chosen on the validation split.
 - The binding limit was compute: the machine's 2 CPU cores were shared with other builds, an epoch
@@ -249,7 +268,7 @@ Horizontal-flip averaging inside the graph: **{ch['flip_average']['chosen']}** (
 
 - layout **{tr['layout']}** trunk, ResNet-ish basic blocks, widths {tr['widths']}, blocks {tr['blocks']}, BatchNorm, global average pool;
   four heads (Linear-ReLU-Dropout-Linear): age group (12), gender (2), ethnicity (5), age regression (L1 on standardised age)
-- an ensemble of {len(out.get('member_epochs', [1]))} such networks (seeds {tr['seed']} + i), outputs averaged in the graph
+- an ensemble of {_ensemble_desc(ch.get('ensemble'), tr['seed'])}, outputs averaged in the graph
 - each trained from scratch (no pretrained weights), {out['epochs_run']} epochs, batch {tr['batch']}, AdamW lr {tr['lr']} one-cycle,
   weight decay {tr['wd']}, label smoothing {tr['label_smoothing']}, dropout {tr['dropout']}, seed {tr['seed']},
   loss weights age_group {tr['w_age_group']} / gender {tr['w_gender']} / ethnicity {tr['w_ethnicity']} / age {tr['w_age']}
@@ -311,7 +330,7 @@ numbers by hand, re-run the training command instead. Full report: `training/rep
 
 ## What it is
 
-An ensemble of {len(out.get('member_epochs', [1]))} small convolutional networks (same architecture, different seeds, outputs
+An ensemble of small convolutional networks ({_ensemble_desc(out['choices'].get('ensemble'), out['training']['seed'])}; outputs
 averaged inside the one ONNX graph), trained from scratch, that takes one aligned face chip (the whole
 200x200 chip resized to {out['input']['size']}x{out['input']['size']}, RGB; trained on: {out['input'].get('chips', 'UTKFace chips as distributed')}) and returns, each as raw logits with a
 per-head temperature: an age group (12 groups), a gender label (`male`, `female`), an ethnicity label

@@ -15,9 +15,11 @@ import csv
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -51,8 +53,13 @@ def parse_args(argv=None):
     p.add_argument("--members", type=int, default=5,
                    help="ensemble size: member i is the same network trained with seed SEED+i; the exported "
                         "graph averages the members' outputs")
+    p.add_argument("--extra-members", nargs="*", default=[], metavar="WIDTHS/BLOCKS/N",
+                   help="more members of other architectures, averaged with the --members ones: e.g. "
+                        "32,64,128,256/1,2,2,2/2 adds 2 members with those widths and blocks (seeds SEED+j). "
+                        "Different architectures make more different mistakes than different seeds do")
     p.add_argument("--train-members", default="",
-                   help="comma-separated member indices: only train (or reuse) these, save their checkpoints "
+                   help="comma-separated member indices (the --members ones first, then the --extra-members "
+                        "ones, in order): only train (or reuse) these, save their checkpoints "
                         "and stop (to train members in parallel processes)")
     p.add_argument("--retrain", action="store_true",
                    help="train every member even if training/out/member-I.pt matches the arguments")
@@ -73,7 +80,11 @@ def parse_args(argv=None):
     p.add_argument("--ablation", type=int, default=0,
                    help="if >0: only run the shared-vs-legs measurement for N epochs each, write report/ablation.json")
     p.add_argument("--skip-export", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for spec in args.extra_members:
+        if not re.fullmatch(r"\d+(,\d+){3}/\d+(,\d+){3}/\d+", spec):
+            p.error(f"--extra-members {spec!r}: expected WIDTHS/BLOCKS/N, e.g. 32,64,128,256/1,2,2,2/2")
+    return args
 
 
 def set_seed(seed):
@@ -214,30 +225,53 @@ class Ensemble(nn.Module):
         return tuple(sum(o[k] for o in outs) / n for k in range(4))
 
 
-def train_or_reuse_member(args, i, X, Y, tr, va, mean, std, prep, wb):
-    """Member i: seed args.seed + i; checkpoint out_dir/member-i.pt, reused when its arguments match."""
-    path = os.path.join(args.out_dir, f"member-{i}.pt")
-    seed = args.seed + i
-    if os.path.exists(path) and not args.retrain:
-        ck = torch.load(path)
+@dataclass
+class MemberSpec:
+    """One ensemble member: its name in reports, its checkpoint, and its own training arguments
+    (the run's arguments with this member's seed, widths and blocks)."""
+    name: str
+    path: str
+    args: argparse.Namespace
+
+
+def member_specs(args):
+    """--members copies of the --widths/--blocks network (checkpoints member-J.pt), then each
+    --extra-members group (member-WIDTHS_BLOCKS-J.pt); member J of a group has seed SEED+J."""
+    groups = [(args.widths, args.blocks, args.members, "")]
+    for spec in args.extra_members:
+        widths, blocks, n = spec.split("/")
+        groups.append((widths, blocks, int(n), f"{widths}_{blocks}".replace(",", "-") + "-"))
+    specs = []
+    for widths, blocks, n, tag in groups:
+        for j in range(n):
+            arch = "" if not tag else f" ({widths}/{blocks})"
+            specs.append(MemberSpec(f"member {len(specs)}{arch}", os.path.join(args.out_dir, f"member-{tag}{j}.pt"),
+                                    argparse.Namespace(**{**vars(args), "seed": args.seed + j,
+                                                          "widths": widths, "blocks": blocks})))
+    return specs
+
+
+def train_or_reuse_member(spec, X, Y, tr, va, mean, std, prep, wb):
+    """Train one member, or reuse its checkpoint when it was trained with the same arguments."""
+    margs = spec.args
+    if os.path.exists(spec.path) and not margs.retrain:
+        ck = torch.load(spec.path)
         # a schedule that --max-minutes cut short is not the schedule asked for
-        same = (all(ck["args"].get(k) == getattr(args, k) for k in MEMBER_KEYS) and ck["seed"] == seed
-                and len(ck["history"]) == args.epochs)
+        same = (all(ck["args"].get(k) == getattr(margs, k) for k in MEMBER_KEYS) and ck["seed"] == margs.seed
+                and len(ck["history"]) == margs.epochs)
         if same and ck["edges"] == prep.edges and torch.allclose(ck["mean"], mean):
-            model = build_model(args, args.layout, 0.0, 1.0)
+            model = build_model(margs, margs.layout, 0.0, 1.0)
             model.load_state_dict(ck["state_dict"])
-            print(f"[member {i}] reused {path} ({len(ck['history'])} epochs, seed {seed})", flush=True)
+            print(f"[{spec.name}] reused {spec.path} ({len(ck['history'])} epochs, seed {margs.seed})", flush=True)
             return model.to(memory_format=torch.channels_last), ck["history"], ck["train_minutes"]
-        print(f"[member {i}] {path} was trained with other arguments: training again", flush=True)
+        print(f"[{spec.name}] {spec.path} was trained with other arguments: training again", flush=True)
     t = time.time()
-    member_args = argparse.Namespace(**{**vars(args), "seed": seed})
-    model, history = train_model(member_args, args.layout, X, Y, tr, va, mean, std, args.epochs,
-                                 f"member {i}", wb)
+    model, history = train_model(margs, margs.layout, X, Y, tr, va, mean, std, margs.epochs, spec.name, wb)
     minutes = (time.time() - t) / 60
-    tmp = path + ".tmp"
-    torch.save({"state_dict": model.state_dict(), "args": vars(args), "seed": seed, "mean": mean, "std": std,
+    tmp = spec.path + ".tmp"
+    torch.save({"state_dict": model.state_dict(), "args": vars(margs), "seed": margs.seed, "mean": mean, "std": std,
                 "edges": prep.edges, "train_minutes": minutes, "history": history}, tmp)
-    os.replace(tmp, path)
+    os.replace(tmp, spec.path)
     return model, history, minutes
 
 
@@ -310,10 +344,13 @@ def main(argv=None):
         return 0
 
     wb = maybe_wandb(args)
+    specs = member_specs(args)
     only = [int(i) for i in args.train_members.split(",") if i != ""]
+    if any(not 0 <= i < len(specs) for i in only):
+        raise SystemExit(f"--train-members {args.train_members}: the ensemble has members 0..{len(specs) - 1}")
     members, histories, train_minutes = [], [], 0.0
-    for i in (only or range(args.members)):
-        model, history, minutes = train_or_reuse_member(args, i, X, Y, tr, va, mean, std, prep, wb)
+    for i in (only or range(len(specs))):
+        model, history, minutes = train_or_reuse_member(specs[i], X, Y, tr, va, mean, std, prep, wb)
         members.append(model)
         histories.append(history)
         train_minutes += minutes
@@ -326,7 +363,7 @@ def main(argv=None):
 
     # 2. choices measured on the VALIDATION split: flip-averaging, age estimate, temperatures
     from .finish import finish
-    finish(args, model, X, Y, tr, va, te, mean, std, prep, histories, train_minutes, wb)
+    finish(args, specs, model, X, Y, tr, va, te, mean, std, prep, histories, train_minutes, wb)
     print(f"[done] total {(time.time() - t_start) / 60:.1f} min")
     if wb is not None:
         wb.finish()
