@@ -210,6 +210,10 @@ Not met on our test split: {', '.join(unmet) if unmet else 'none'}.
 - Ensembling: {_ensemble_desc(ch.get('ensemble'), tr['seed'])}, averaged in
   the graph (table above): the cheapest reliable gain within a CPU budget, paid for with
   the sum of the members' run times per face (latency under Export).
+- Depth and architectural diversity: two members of a network twice as deep (widths 32,64,128,256,
+  blocks 1,2,2,2; about 1.8x the compute) were each a little better alone than one of ours, but added
+  to the ensemble (`--extra-members`) they did not raise validation gender or ethnicity accuracy
+  (table and commands in training/README.md).
 - Flip averaging in the graph, the age estimate (regression, expected age from the group
   probabilities, or their mean) and one temperature per head were each chosen on the validation split.
 - The binding limit was compute: the machine's 2 CPU cores were shared with other builds, an epoch
@@ -330,8 +334,8 @@ numbers by hand, re-run the training command instead. Full report: `training/rep
 
 ## What it is
 
-An ensemble of small convolutional networks ({_ensemble_desc(out['choices'].get('ensemble'), out['training']['seed'])}; outputs
-averaged inside the one ONNX graph), trained from scratch, that takes one aligned face chip (the whole
+An ensemble of small convolutional networks, trained from scratch, whose outputs are averaged inside
+the one ONNX graph: {_ensemble_desc(out['choices'].get('ensemble'), out['training']['seed'])}. It takes one aligned face chip (the whole
 200x200 chip resized to {out['input']['size']}x{out['input']['size']}, RGB; trained on: {out['input'].get('chips', 'UTKFace chips as distributed')}) and returns, each as raw logits with a
 per-head temperature: an age group (12 groups), a gender label (`male`, `female`), an ethnicity label
 (`white`, `black`, `asian`, `indian`, `others`), plus an age estimate in years. File:
