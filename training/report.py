@@ -204,7 +204,8 @@ Not met on our test split: {', '.join(unmet) if unmet else 'none'}.
 
 - Input size: 64x64 was chosen by measuring training throughput first (`python -m training.bench`,
   last output in `bench.txt`; noisy on the shared cores, but in every run 64x64 trained fastest,
-  then 80x80, and 96x96 was far slower).
+  then 80x80, and 96x96 was far slower). One member trained at 80x80 was 0.3 points better on
+  validation gender and 0.6 on ethnicity than its 64x64 twin, but not better on test (training/README.md).
 - Layout: shared trunk vs three separate legs measured (section above): the shared trunk was better
   on every head and faster, so it was kept.
 - Ensembling: {_ensemble_desc(ch.get('ensemble'), tr['seed'])}, averaged in
