@@ -53,7 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--members", type=int, default=5,
                    help="ensemble size: member i is the same network trained with seed SEED+i; the exported "
                         "graph averages the members' outputs")
-    p.add_argument("--extra-members", nargs="*", default=[], metavar="WIDTHS/BLOCKS/N",
+    p.add_argument("--extra-members", nargs="*", default=[], type=member_group, metavar="WIDTHS/BLOCKS/N",
                    help="more members of other architectures, averaged with the --members ones: e.g. "
                         "32,64,128,256/1,2,2,2/2 adds 2 members with those widths and blocks (seeds SEED+j). "
                         "Different architectures make more different mistakes than different seeds do")
@@ -80,11 +80,15 @@ def parse_args(argv=None):
     p.add_argument("--ablation", type=int, default=0,
                    help="if >0: only run the shared-vs-legs measurement for N epochs each, write report/ablation.json")
     p.add_argument("--skip-export", action="store_true")
-    args = p.parse_args(argv)
-    for spec in args.extra_members:
-        if not re.fullmatch(r"\d+(,\d+){3}/\d+(,\d+){3}/\d+", spec):
-            p.error(f"--extra-members {spec!r}: expected WIDTHS/BLOCKS/N, e.g. 32,64,128,256/1,2,2,2/2")
-    return args
+    return p.parse_args(argv)
+
+
+def member_group(spec):
+    """'WIDTHS/BLOCKS/N' (--extra-members) -> (widths, blocks, n), checked once, at parse time."""
+    if not re.fullmatch(r"\d+(,\d+){3}/\d+(,\d+){3}/\d+", spec):
+        raise argparse.ArgumentTypeError(f"{spec!r}: expected WIDTHS/BLOCKS/N, e.g. 32,64,128,256/1,2,2,2/2")
+    widths, blocks, n = spec.split("/")
+    return widths, blocks, int(n)
 
 
 def set_seed(seed):
@@ -237,14 +241,11 @@ class MemberSpec:
 def member_specs(args):
     """--members copies of the --widths/--blocks network (checkpoints member-J.pt), then each
     --extra-members group (member-WIDTHS_BLOCKS-J.pt); member J of a group has seed SEED+J."""
-    groups = [(args.widths, args.blocks, args.members, "")]
-    for spec in args.extra_members:
-        widths, blocks, n = spec.split("/")
-        groups.append((widths, blocks, int(n), f"{widths}_{blocks}".replace(",", "-") + "-"))
+    groups = [(args.widths, args.blocks, args.members, "", "")]
+    groups += [(w, b, n, f"{w}_{b}".replace(",", "-") + "-", f" ({w}/{b})") for w, b, n in args.extra_members]
     specs = []
-    for widths, blocks, n, tag in groups:
+    for widths, blocks, n, tag, arch in groups:
         for j in range(n):
-            arch = "" if not tag else f" ({widths}/{blocks})"
             specs.append(MemberSpec(f"member {len(specs)}{arch}", os.path.join(args.out_dir, f"member-{tag}{j}.pt"),
                                     argparse.Namespace(**{**vars(args), "seed": args.seed + j,
                                                           "widths": widths, "blocks": blocks})))
