@@ -45,7 +45,9 @@ def build_cache(data_dir: str, files, size: int, cache_dir: str, workers: int = 
     with Pool(workers) as pool:
         parts = pool.map(_work, [(data_dir, c, size) for c in chunks])
     arr = np.concatenate(parts)
-    tmp = path + ".tmp.npy"
+    # A per-process temporary name: members trained in parallel (--train-members) may all build the
+    # cache at once; each writes its own file and the atomic rename lets the last one win.
+    tmp = f"{path}.{os.getpid()}.tmp.npy"
     np.save(tmp, arr)
     os.replace(tmp, path)
     print(f"[cache] decoded {len(files)} chips at {size}x{size} in {time.time() - t:.0f}s -> {path}", flush=True)
