@@ -226,7 +226,7 @@ Not met on our test split: {', '.join(unmet) if unmet else 'none'}.
   {tr.get('epochs', out['epochs_run'])} planned epochs ran{' (the time budget, --max-minutes, cut the rest)' if out['epochs_run'] < tr.get('epochs', out['epochs_run']) else ''}. Chips used: {out['input'].get('chips', 'as distributed')}
   (train.sh re-aligns them with the SDK by default; the git history of MODEL_CARD.md keeps the earlier,
   raw-chip model's numbers). Validation was still
-  improving at the end ({trend}): that is the one-cycle learning rate falling to zero. A schedule 1.6x
+  improving at the end ({trend}), as it does while a one-cycle learning rate falls to zero. A schedule 1.6x
   as long (two members, 48-49 epochs) lowered the age error by about 0.1 year and did not raise
   gender or ethnicity accuracy (training/README.md). What has not been tried needs far more compute
   than 2 CPU cores: a much larger network at 96-128 px, trained much longer, or an ensemble of such.
