@@ -71,13 +71,15 @@ def table(out, records) -> str:
     e = np.array([r.ethnicity for r in records])
     age = np.array([r.age for r in records], np.float64)
     split = np.array([r.split for r in records])
+    # probabilities per chip and view [N, views, classes], computed once for every row below
+    pg_views, pe_views = (np.stack([softmax(out[k][:, j]) for j in range(len(VIEWS))], 1)
+                          for k in ("gender_logits", "ethnicity_logits"))
     rows = [(f"view {j} {VIEWS[j]}", [j]) for j in range(len(VIEWS))] + list(SETS.items())
     lines = ["| views (zoom, dx, dy) | split | gender | ethnicity | age MAE |", "|---|---|---|---|---|"]
     for s in ("val", "test"):
         m = split == s
         for name, idx in rows:
-            pg = np.mean([softmax(out["gender_logits"][m, j]) for j in idx], 0)
-            pe = np.mean([softmax(out["ethnicity_logits"][m, j]) for j in idx], 0)
+            pg, pe = pg_views[m][:, idx].mean(1), pe_views[m][:, idx].mean(1)
             mae = np.abs(out["age_years"][m][:, idx].mean(1) - age[m]).mean()
             lines.append(f"| {name} | {s} | {(pg.argmax(1) == g[m]).mean():.2%} | "
                          f"{(pe.argmax(1) == e[m]).mean():.2%} | {mae:.2f} |")
