@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""The external check: the release CLI on real photos from another dataset.
+
+Runs `faceless analyze --json` over `../shared/datasets/fairface_check` (540
+FairFace crops, CC BY 4.0, 30 per age bin and gender; see its README) exactly
+as a user would: detect, align, classify; where a crop shows several faces the
+largest one is scored, and a crop with no face found counts as wrong for
+every measure. Prints, per FairFace age bin and per gender:
+
+  * gender accuracy;
+  * the share of predicted ages (years) inside the labelled bin, read as
+    [lo, hi + 1) years since FairFace's labels are whole years ("20-29" is
+    20.0 <= age < 30.0; "70+" is age >= 70);
+  * the female -> male and male -> female error rates.
+
+`--model-card FILE` rewrites the block between the two markers below in FILE
+with the table, so MODEL_CARD.md carries what was measured, never typed.
+Standard library only.
+
+    python3 tools/evaluate_external.py [--cli target/release/faceless]
+        [--models DIR] [--json OUT.json] [--model-card MODEL_CARD.md]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "..", "shared", "datasets", "fairface_check")
+BINS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
+BEGIN = "<!-- external-check:begin (tools/evaluate_external.py) -->"
+END = "<!-- external-check:end -->"
+
+
+def bin_range(label):
+    if label.endswith("+"):
+        return float(label[:-1]), float("inf")
+    lo, hi = label.split("-")
+    return float(lo), float(hi) + 1.0
+
+
+def largest_face(faces):
+    def area(f):
+        x0, y0, x1, y1 = f["box"]
+        return (x1 - x0) * (y1 - y0)
+    return max(faces, key=area) if faces else None
+
+
+def run_cli(cli, models, paths, ort):
+    env = dict(os.environ)
+    if ort:
+        env["ORT_DYLIB_PATH"] = ort
+    preds = {}
+    for i in range(0, len(paths), 100):
+        args = [cli, "analyze", "--json"] + (["--models", models] if models else []) + paths[i:i + 100]
+        res = subprocess.run(args, capture_output=True, text=True, env=env)
+        if res.returncode not in (0, 1) or not res.stdout:
+            sys.exit(f"evaluate_external: {cli} failed ({res.returncode}): {res.stderr.strip()}")
+        for line in res.stdout.splitlines():
+            rec = json.loads(line)
+            preds[os.path.basename(rec["image"])] = largest_face(rec.get("faces") or [])
+    return preds
+
+
+def score(labels, preds):
+    """Counts per (bin, gender) cell, then the table rows."""
+    cells = {}
+    for item in labels:
+        face = preds.get(item["filename"])
+        cell = cells.setdefault((item["age"], item["gender"]), {"n": 0, "found": 0, "gender": 0, "age_in": 0})
+        cell["n"] += 1
+        if face is None:
+            continue
+        cell["found"] += 1
+        cell["gender"] += face["gender"]["label"] == item["gender"].lower()
+        lo, hi = bin_range(item["age"])
+        cell["age_in"] += lo <= face["age"] < hi
+    return cells
+
+
+def summarise(cells, keys):
+    tot = {"n": 0, "found": 0, "gender": 0, "age_in": 0}
+    for k in keys:
+        for f in tot:
+            tot[f] += cells.get(k, {}).get(f, 0)
+    n = max(tot["n"], 1)
+    return {"n": tot["n"], "faces_found": tot["found"],
+            "gender_acc": tot["gender"] / n, "age_in_bin": tot["age_in"] / n}
+
+
+def report(cells):
+    genders = ["Female", "Male"]
+    rows = {b: summarise(cells, [(b, g) for g in genders]) for b in BINS}
+    per_gender = {g: summarise(cells, [(b, g) for b in BINS]) for g in genders}
+    overall = summarise(cells, [(b, g) for b in BINS for g in genders])
+    f2m = 1.0 - per_gender["Female"]["gender_acc"]
+    m2f = 1.0 - per_gender["Male"]["gender_acc"]
+    return {"overall": overall, "per_bin": rows, "per_gender": per_gender,
+            "female_called_male": f2m, "male_called_female": m2f}
+
+
+def markdown(r):
+    pct = lambda v: f"{100 * v:.1f} %"
+    lines = ["| FairFace age bin | photos | faces found | gender accuracy | age inside the bin |",
+             "|---|---|---|---|---|"]
+    for b, s in r["per_bin"].items():
+        lines.append(f"| {b} | {s['n']} | {s['faces_found']} | {pct(s['gender_acc'])} | {pct(s['age_in_bin'])} |")
+    for g, s in r["per_gender"].items():
+        lines.append(f"| all, {g.lower()} | {s['n']} | {s['faces_found']} | {pct(s['gender_acc'])} | {pct(s['age_in_bin'])} |")
+    o = r["overall"]
+    lines.append(f"| **all** | {o['n']} | {o['faces_found']} | **{pct(o['gender_acc'])}** | **{pct(o['age_in_bin'])}** |")
+    lines.append("")
+    lines.append(f"Women called men: {pct(r['female_called_male'])}; men called women: "
+                 f"{pct(r['male_called_female'])} (a face not found counts as an error in both).")
+    return "\n".join(lines)
+
+
+def write_card(path, table):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"evaluate_external: {path} has no {BEGIN} ... {END} block")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{head}{BEGIN}\n{table}\n{END}{tail}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cli", default=os.path.join(ROOT, "target", "release", "faceless"))
+    ap.add_argument("--models", help="model directory for `faceless --models` (default: the embedded models)")
+    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--ort", default=os.path.join(ROOT, ".runtime", "libonnxruntime.so.1.31.1"))
+    ap.add_argument("--json", help="also write the numbers and every prediction here")
+    ap.add_argument("--model-card", help="rewrite the external-check block of this file")
+    a = ap.parse_args()
+    with open(os.path.join(a.data, "labels.json"), encoding="utf-8") as f:
+        labels = json.load(f)
+    paths = [os.path.join(a.data, item["filename"]) for item in labels]
+    preds = run_cli(a.cli, a.models, paths, a.ort if os.path.exists(a.ort) else None)
+    r = report(score(labels, preds))
+    table = markdown(r)
+    print(table)
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump({"report": r, "predictions": preds}, f, indent=1)
+    if a.model_card:
+        write_card(a.model_card, table)
+
+
+if __name__ == "__main__":
+    main()
