@@ -6,7 +6,8 @@
 //! ```
 //!
 //! For every image: detect, take the most confident face, warp it to the
-//! manifest's template, and write the chip as PNG under the same file name
+//! manifest's template (or to the `alignment` of TEMPLATE_JSON when given, so a
+//! new classifier's chips can be made before its manifest exists), and write the chip as PNG under the same file name
 //! (PIL reads PNG content whatever the extension). Where no face is found
 //! the original is copied unchanged, and counted.
 
@@ -15,8 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(src), Some(dst)) = (args.next(), args.next()) else {
-        return Err("usage: export_aligned SOURCE_DIR DEST_DIR".into());
+        return Err("usage: export_aligned SOURCE_DIR DEST_DIR [TEMPLATE_JSON]".into());
     };
+    let template = args.next().map(read_template).transpose()?;
     let (src, dst) = (std::path::PathBuf::from(src), std::path::PathBuf::from(dst));
     std::fs::create_dir_all(&dst)?;
     let mut names: Vec<_> = std::fs::read_dir(&src)?
@@ -49,7 +51,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let result =
                     faceless::input::decode_path(&from, pipeline.max_pixels()).and_then(|img| {
                         let faces = pipeline.detect(&img)?;
-                        Ok(faces.first().map(|f| pipeline.align(&img, f)))
+                        Ok(faces.first().map(|f| match &template {
+                            Some((points, size)) => {
+                                faceless::align::align(&img, &f.landmarks, points, *size)
+                            }
+                            None => pipeline.align(&img, f),
+                        }))
                     });
                 match result {
                     Ok(Some(chip)) => {
@@ -87,4 +94,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         failed.load(Ordering::Relaxed)
     );
     Ok(())
+}
+
+/// Reads `{"alignment": {"chip_size": [w, h], "landmarks": [[x, y]; 5]}}`.
+fn read_template(path: String) -> Result<([[f32; 2]; 5], (u32, u32)), Box<dyn std::error::Error>> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        alignment: Alignment,
+    }
+    #[derive(serde::Deserialize)]
+    struct Alignment {
+        chip_size: [u32; 2],
+        landmarks: [[f32; 2]; 5],
+    }
+    let file: File = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let a = file.alignment;
+    Ok((a.landmarks, (a.chip_size[0], a.chip_size[1])))
 }
