@@ -23,6 +23,7 @@ Standard library only.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -68,7 +69,7 @@ def score(labels, preds):
     cells = {}
     for item in labels:
         face = preds.get(item["filename"])
-        cell = cells.setdefault((item["age"], item["gender"]), {"n": 0, "found": 0, "gender": 0, "age_in": 0})
+        cell = cells.setdefault((item["age"], item["gender"]), {"n": 0, "found": 0, "gender": 0, "age_in": 0, "ages": []})
         cell["n"] += 1
         if face is None:
             continue
@@ -76,17 +77,19 @@ def score(labels, preds):
         cell["gender"] += face["gender"]["label"] == item["gender"].lower()
         lo, hi = bin_range(item["age"])
         cell["age_in"] += lo <= face["age"] < hi
+        cell["ages"].append(face["age"])
     return cells
 
 
 def summarise(cells, keys):
-    tot = {"n": 0, "found": 0, "gender": 0, "age_in": 0}
+    tot = {"n": 0, "found": 0, "gender": 0, "age_in": 0, "ages": []}
     for k in keys:
         for f in tot:
-            tot[f] += cells.get(k, {}).get(f, 0)
+            tot[f] += cells.get(k, {}).get(f, 0 if f != "ages" else [])
     n = max(tot["n"], 1)
     return {"n": tot["n"], "faces_found": tot["found"],
-            "gender_acc": tot["gender"] / n, "age_in_bin": tot["age_in"] / n}
+            "gender_acc": tot["gender"] / n, "age_in_bin": tot["age_in"] / n,
+            "median_age": statistics.median(tot["ages"]) if tot["ages"] else None}
 
 
 def report(cells):
@@ -102,14 +105,15 @@ def report(cells):
 
 def markdown(r):
     pct = lambda v: f"{100 * v:.1f} %"
-    lines = ["| FairFace age bin | photos | faces found | gender accuracy | age inside the bin |",
-             "|---|---|---|---|---|"]
+    med = lambda s: "-" if s["median_age"] is None else f"{s['median_age']:.1f}"  # noqa: E731
+    lines = ["| FairFace age bin | photos | faces found | gender accuracy | age inside the bin | median predicted age |",
+             "|---|---|---|---|---|---|"]
     for b, s in r["per_bin"].items():
-        lines.append(f"| {b} | {s['n']} | {s['faces_found']} | {pct(s['gender_acc'])} | {pct(s['age_in_bin'])} |")
+        lines.append(f"| {b} | {s['n']} | {s['faces_found']} | {pct(s['gender_acc'])} | {pct(s['age_in_bin'])} | {med(s)} |")
     for g, s in r["per_gender"].items():
-        lines.append(f"| all, {g.lower()} | {s['n']} | {s['faces_found']} | {pct(s['gender_acc'])} | {pct(s['age_in_bin'])} |")
+        lines.append(f"| all, {g.lower()} | {s['n']} | {s['faces_found']} | {pct(s['gender_acc'])} | {pct(s['age_in_bin'])} | {med(s)} |")
     o = r["overall"]
-    lines.append(f"| **all** | {o['n']} | {o['faces_found']} | **{pct(o['gender_acc'])}** | **{pct(o['age_in_bin'])}** |")
+    lines.append(f"| **all** | {o['n']} | {o['faces_found']} | **{pct(o['gender_acc'])}** | **{pct(o['age_in_bin'])}** | {med(o)} |")
     lines.append("")
     lines.append(f"Women called men: {pct(r['female_called_male'])}; men called women: "
                  f"{pct(r['male_called_female'])} (a face not found counts as an error in both).")

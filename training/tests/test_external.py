@@ -33,7 +33,8 @@ def test_rates_and_misses():
     assert r["overall"]["age_in_bin"] == 0.5          # 29.9 in 20-29, 30.0 not, 75 in 70+
     assert r["female_called_male"] == 0.5 and r["male_called_female"] == 0.5
     table = ee.markdown(r)
-    assert "| **all** | 4 | 3 | **50.0 %** | **50.0 %** |" in table
+    assert "| **all** | 4 | 3 | **50.0 %** | **50.0 %** | 30.0 |" in table
+    assert "| 70+ | 2 | 1 | 50.0 % | 50.0 % | 75.0 |" in table
 
 
 def test_model_card_block_is_replaced(tmp_path):
