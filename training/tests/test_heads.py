@@ -1,0 +1,52 @@
+"""Heads on frozen features: the exported arithmetic equals the fitted models (needs numpy, sklearn)."""
+import pytest
+
+np = pytest.importorskip("numpy")
+pytest.importorskip("sklearn")
+
+from training import backbones, degrade, heads  # noqa: E402
+
+
+def test_folded_standardisation_reproduces_the_fit():
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, size=(400, 6))
+    g = (x[:, 0] + rng.normal(0, 1, 400) > 3).astype(int)
+    e = rng.integers(0, 5, 400)
+    grp = rng.integers(0, 12, 400)
+    age = rng.integers(1, 90, 400)
+    h = heads.fit(x, g, e, grp, age, c=1.0, ridge_alpha=1.0)
+    from sklearn.linear_model import LogisticRegression
+    z = (x - h.mu) / h.sd
+    w = np.ones(400)
+    for a in range(12):
+        for s in range(2):
+            m = (grp == a) & (g == s)
+            w[m] = 400 / 24 / max(m.sum(), 1)
+    ref = LogisticRegression(C=1.0, max_iter=400).fit(z, g, sample_weight=w).predict_proba(z)
+    ours = heads.softmax(h("gender", x))
+    assert np.allclose(ours, ref, atol=1e-5)
+
+
+def test_temperature_and_ece():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 2000)
+    said = np.where(rng.random(2000) < 0.3, 1 - y, y)  # right 70 % of the time, sure of it every time
+    logits = np.stack([np.zeros(2000), np.where(said == 1, 1.0, -1.0) * 4], 1)
+    t = heads.fit_temperature(logits, y)
+    assert t > 1.0
+    assert heads.ece(heads.softmax(logits, t), y) <= heads.ece(heads.softmax(logits), y)
+
+
+def test_cnn_crop_inside_the_chip():
+    old = [[51.07, 42.005], [138.71, 41.53], [95.115, 94.655], [55.785, 133.745], [134.165, 134.165]]
+    new = [[41.075, 34.249], [101.926, 33.852], [71.576, 71.231], [44.512, 97.932], [98.72, 97.813]]
+    r0, r1, c0, c1 = backbones.cnn_crop(old, 200, new)
+    assert 0 <= r0 < r1 <= 150 and 0 <= c0 < c1 <= 150
+    assert abs((r1 - r0) - (c1 - c0)) <= 1 and 120 < r1 - r0 < 150
+
+
+def test_degrade_is_deterministic_and_keeps_the_shape():
+    chip = np.random.default_rng(2).integers(0, 256, (150, 150, 3), dtype=np.uint8)
+    a = degrade.degrade(chip, np.random.default_rng(7))
+    b = degrade.degrade(chip, np.random.default_rng(7))
+    assert a.shape == chip.shape and a.dtype == np.uint8 and np.array_equal(a, b)
