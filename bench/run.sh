@@ -27,9 +27,9 @@ fi
 py="${BENCH_PYTHON:-}"
 if [ -z "$py" ]; then
     py="$root/.venv-bench/bin/python"
-    if ! "$py" -c "import facenet_pytorch, torch" 2>/dev/null; then
+    if ! "$py" -c "import facenet_pytorch, torch, onnxruntime" 2>/dev/null; then
         python3 -m venv .venv-bench
-        .venv-bench/bin/pip install -q torch==2.2.2 torchvision==0.17.2 facenet-pytorch==2.6.0 "numpy<2" Pillow==10.2.0
+        .venv-bench/bin/pip install -q torch==2.2.2 torchvision==0.17.2 facenet-pytorch==2.6.0 "numpy<2" Pillow==10.2.0 onnxruntime==1.31.1
     fi
 fi
 
@@ -54,3 +54,7 @@ import statistics
 print(f"{'geometric mean ratio':28s} {'':5s} {'':5s} {'':18s} {'':18s} {statistics.geometric_mean(rs):6.2f}")
 print(f"peak resident memory: faceless {ours[-1]['peak_rss_mib']:.0f} MiB (detector + pipeline), facenet-pytorch {max(p['peak_rss_mib'] for p in peer.values()):.0f} MiB; ratio {max(p['peak_rss_mib'] for p in peer.values()) / ours[-1]['peak_rss_mib']:.2f}")
 PY
+
+# The classifier options: cost per face against accuracy (training/report/cost.json, MODEL_CARD.md).
+cargo build --release --quiet
+"$py" bench/classifier.py --reps "$((reps * 20))"

@@ -11,9 +11,17 @@ images, so that the difference alignment makes is measured, not assumed:
   * `pipeline` : `faceless analyze`            (detect -> align -> classify;
                  the most confident face; chips where no face is found count
                  as misses)
+  * `scene`    : `faceless analyze` on each chip pasted into a larger photo
+                 (--scenes: 640x480 JPEG, a smooth random background, the chip
+                 scaled by 0.5-1.3 at a random place), so the face is found,
+                 aligned and resampled like any face in a photo; needs Pillow.
 
-Standard library only. Writes JSON to stdout.
-    python3 tools/evaluate_sdk.py [--samples 1000]
+`--aligned-dir DIR` takes the `aligned` inputs from DIR (chips the SDK has
+already aligned to the classifier's template, e.g. training/out/chips150)
+instead of the raw UTKFace chips.
+
+Writes JSON to stdout.
+    python3 tools/evaluate_sdk.py [--samples 1000] [--scenes] [--aligned-dir DIR]
 """
 import argparse
 import csv
@@ -35,6 +43,26 @@ def run(cli, paths, aligned):
             rec = json.loads(line)
             out[rec["image"]] = rec["faces"][0] if rec["faces"] else None
     return out
+
+
+def make_scenes(paths, dest, seed):
+    """Each chip pasted into its own 640x480 JPEG; returns the scene paths."""
+    from PIL import Image, ImageFilter
+    rng = random.Random(seed)
+    os.makedirs(dest, exist_ok=True)
+    scenes = []
+    for p in paths:
+        base = Image.new("RGB", (8, 6))
+        base.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(48)])
+        canvas = base.resize((640, 480), Image.BICUBIC).filter(ImageFilter.GaussianBlur(8))
+        chip = Image.open(p).convert("RGB")
+        side = int(chip.width * rng.uniform(0.5, 1.3))
+        chip = chip.resize((side, side), Image.BICUBIC)
+        canvas.paste(chip, (rng.randrange(640 - side), rng.randrange(480 - side)))
+        out = os.path.join(dest, os.path.basename(p) + ".scene.jpg")
+        canvas.save(out, quality=92)
+        scenes.append(out)
+    return scenes
 
 
 def score(rows, preds, paths):
@@ -64,6 +92,9 @@ def main():
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--cli", default=os.path.join(ROOT, "target", "release", "faceless"))
+    ap.add_argument("--aligned-dir", help="take the --aligned inputs from here (same file names)")
+    ap.add_argument("--scenes", action="store_true", help="also measure the chips pasted into larger photos")
+    ap.add_argument("--scene-dir", default=os.path.join(ROOT, "training", "out", "scenes"))
     a = ap.parse_args()
     with open(a.manifest, newline="") as f:
         test = [r for r in csv.DictReader(f) if r["split"] == "test"]
@@ -73,9 +104,13 @@ def main():
     rows = [(int(r["age"]), int(r["gender"]), int(r["ethnicity"]), int(r["age_group"])) for r in test]
     result = {
         "split": "test", "seed": a.seed,
-        "aligned": score(rows, run(a.cli, paths, True), paths),
         "pipeline": score(rows, run(a.cli, paths, False), paths),
     }
+    aligned = [os.path.join(a.aligned_dir, r["file"]) for r in test] if a.aligned_dir else paths
+    result["aligned"] = score(rows, run(a.cli, aligned, True), aligned)
+    if a.scenes:
+        scenes = make_scenes(paths, a.scene_dir, a.seed)
+        result["scene"] = score(rows, run(a.cli, scenes, False), scenes)
     print(json.dumps(result, indent=2))
 
 

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Cost of the classifier options against their accuracy (part of `make bench`).
+
+Times each option with ONNX Runtime at batch 1 on one thread (median of --reps
+runs on a real aligned chip, after warm-up), and puts it beside what was measured
+for it: UTKFace test figures from training/report/heads.json and the previous
+model's manifest, external-check gender through the release CLI
+(tools/evaluate_external.py; the previous model is run with `--models` on a
+temporary model directory). Writes training/report/cost.json.
+
+    python3 bench/classifier.py [--reps 200] [--no-external]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPORT = os.path.join(ROOT, "training", "report")
+PRETRAINED = ["dlib_pooled", "dlib_descriptor", "ag_gender_hidden", "ag_gender_logits", "ag_age_hidden", "ag_age_logits"]
+
+
+def session(path):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def time_ms(s, feed, outputs, reps):
+    for _ in range(10):
+        s.run(outputs, feed)
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        s.run(outputs, feed)
+        ts.append((time.perf_counter() - t) * 1e3)
+    return float(np.median(ts))
+
+
+def chip():
+    """A real face: the SDK's aligned chip of the sample image, via the CLI's --draw-free path."""
+    from PIL import Image
+    img = Image.open(os.path.join(ROOT, "tests", "data", "astronaut.png")).convert("RGB")
+    return np.asarray(img.crop((170, 50, 280, 180)).resize((150, 150)), np.float32).transpose(2, 0, 1)[None]
+
+
+def external(models_dir, out):
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "evaluate_external.py"), "--json", out]
+    if models_dir:
+        cmd += ["--models", models_dir]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        return json.load(f)["report"]["overall"]["gender_acc"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--no-external", action="store_true", help="reuse the external figures already in cost.json")
+    a = ap.parse_args()
+    with open(os.path.join(REPORT, "heads.json")) as f:
+        heads = json.load(f)
+    with open(os.path.join(ROOT, "models", "backbones", "utkface-cnn.json")) as f:
+        old = json.load(f)["metrics"]
+    shipped = os.path.join(ROOT, "models", "classifier", "faceless-attributes.onnx")
+    old_onnx = os.path.join(ROOT, "models", "backbones", "utkface-cnn.onnx")
+    x150 = chip()
+    x64 = np.ascontiguousarray(np.random.default_rng(0).random((1, 3, 64, 64), np.float32))
+    s_new, s_old = session(shipped), session(old_onnx)
+    backbones = os.path.join(ROOT, "training", "out", "backbones.onnx")
+    outs = ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
+    timings = {
+        "old": time_ms(s_old, {"input": x64}, outs, a.reps),
+        "shipped": time_ms(s_new, {"input": x150}, outs, a.reps),
+        "flip": time_ms(s_new, {"input": np.concatenate([x150, x150[..., ::-1]])}, outs, a.reps),
+    }
+    if os.path.exists(backbones):
+        timings["pretrained"] = time_ms(session(backbones), {"input": x150}, PRETRAINED, a.reps)
+
+    prev = {}
+    path = os.path.join(REPORT, "cost.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            prev = {r["name"]: r["external"] for r in json.load(f)["options"]}
+    ext = {}
+    if not a.no_external:
+        tmp = tempfile.mkdtemp()
+        try:
+            shutil.copytree(os.path.join(ROOT, "models", "mtcnn"), os.path.join(tmp, "mtcnn"))
+            os.makedirs(os.path.join(tmp, "classifier"))
+            shutil.copy(old_onnx, os.path.join(tmp, "classifier", "faceless-attributes.onnx"))
+            shutil.copy(old_onnx[:-5] + ".json", os.path.join(tmp, "classifier", "faceless-attributes.json"))
+            ext["old"] = external(tmp, os.path.join(tmp, "old.json"))
+        finally:
+            shutil.rmtree(tmp)
+        ext["shipped"] = external(None, os.path.join(REPORT, "external.json"))
+
+    def utk(t):
+        return f"{100 * t['gender_acc']:.1f} / {100 * t['ethnicity_acc']:.1f} / {t['age_mae_years']:.2f}"
+
+    grid0 = next(g for g in heads["cnn_weight_grid"] if g["cnn_weight"] == 0.0)
+    old_t = {"gender_acc": old["gender_acc"], "ethnicity_acc": old["ethnicity_acc"], "age_mae_years": old["age_mae_years"]}
+    names = {"old": "UTKFace CNN alone (the previous model, 64x64)",
+             "pretrained": "heads on the pretrained features only (CNN weight 0)",
+             "shipped": "shipped: pretrained heads + UTKFace CNN",
+             "flip": "shipped, averaged with its mirror image (batch of 2)"}
+    utks = {"old": utk(old_t), "pretrained": utk(grid0["test"]), "shipped": utk(heads["test"]),
+            "flip": "measured in training: +0.3 gender, +0.3 ethnicity (not shipped)"}
+    exts = {"pretrained": f"{100 * grid0['external_features']['gender_acc']:.1f} % (feature path)"}
+    for k in ("old", "shipped"):
+        v = ext.get(k)
+        exts[k] = f"{100 * v:.1f} %" if v is not None else prev.get(names[k], "-")
+    options = [{"name": names[k], "ms_per_face": timings[k], "utk": utks[k], "external": exts.get(k, "-")}
+               for k in ("old", "pretrained", "shipped", "flip") if k in timings]
+    with open(path, "w") as f:
+        json.dump({"threads": 1, "batch": 1, "reps": a.reps, "options": options}, f, indent=1)
+        f.write("\n")
+    print("classifier options: ms per face at batch 1 on 1 thread (ONNX Runtime "
+          f"{ort.__version__}); UTKFace test gender % / ethnicity % / age MAE; external-check gender")
+    for o in options:
+        print(f"  {o['name']:55s} {o['ms_per_face']:7.2f} ms   {o['utk']:34s} {o['external']}")
+
+
+if __name__ == "__main__":
+    main()
