@@ -83,12 +83,13 @@ def calibration_table(c):
 
 
 def grid_table(grid):
-    rows = ["| weight of the UTKFace CNN | val gender | val ethnicity | val age MAE | test gender | test ethnicity | "
-            "test age MAE | external gender | women called men / men called women | external age in bin |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| weight of the UTKFace CNN | val gender | val ethnicity | val age MAE | degraded val gender / ethnicity / age MAE "
+            "| test gender | test ethnicity | test age MAE | external gender | women called men / men called women | "
+            "external age in bin |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for g in grid:
-        v, t, e = g["validation"], g["test"], g["external_features"]
-        rows.append(f"| {g['cnn_weight']} | {pct(v['gender_acc'])} | {pct(v['ethnicity_acc'])} | {v['age_mae_years']:.2f} | "
+        v, t, e, d = g["validation"], g["test"], g["external_features"], g.get("validation_degraded")
+        deg = f"{pct(d['gender_acc'])} / {pct(d['ethnicity_acc'])} / {d['age_mae_years']:.2f}" if d else "-"
+        rows.append(f"| {g['cnn_weight']} | {pct(v['gender_acc'])} | {pct(v['ethnicity_acc'])} | {v['age_mae_years']:.2f} | {deg} | "
                     f"{pct(t['gender_acc'])} | {pct(t['ethnicity_acc'])} | {t['age_mae_years']:.2f} | "
                     f"{pct(e['gender_acc'])} | {pct(e['female_called_male'])} / {pct(e['male_called_female'])} | "
                     f"{pct(e['age_in_bin'])} |")
@@ -250,8 +251,9 @@ through the release CLI.
 ## How much the UTKFace CNN is trusted
 
 The heads on pretrained features generalise; the UTKFace CNN knows UTKFace. Each head adds the CNN's
-logits with one weight; measured with the same weight on every head (external = the 540 photos through
-the training feature path, not the CLI):
+logits with one weight; measured with the same weight on every head (degraded val = the validation chips
+once degraded by `training/degrade.py` with another seed, a proxy for real photos that has ethnicity
+labels; external = the 540 photos through the training feature path, not the CLI):
 
 {grid_table(m['cnn_weight_grid'])}
 

@@ -233,6 +233,7 @@ def main(argv=None):
     ap.add_argument("--fairface", default="../shared/datasets/fairface_check/labels.json")
     ap.add_argument("--backbones", default="training/out/backbones.onnx")
     ap.add_argument("--template", default="training/out/descriptor_template.json")
+    ap.add_argument("--cnn", default="models/backbones/utkface-cnn", help="the UTKFace CNN (.onnx and .json)")
     ap.add_argument("--model-dir", default="models/classifier")
     ap.add_argument("--report", default="training/report/heads.json")
     ap.add_argument("--c", type=float, default=0.05, help="inverse L2 strength of the logistic heads")
@@ -270,10 +271,17 @@ def main(argv=None):
 
     val, y_val = subset(split == "val")
     test, y_test = subset(split == "test")
+    degraded_eval = [f"{f}/utk_degraded_eval_{k}.npz" for k in (0, 1)]
+    val_deg = None
+    if all(os.path.exists(p) for p in degraded_eval):
+        de = load(degraded_eval)
+        m = np.array([rows[n]["split"] for n in de["files"]]) == "val"
+        val_deg = ({k: v[m] for k, v in de.items()}, {k: labels(rows, de["files"][m], v) for k, v in keys.items()})
     grid = []
     for w in [0.0, 0.25, 0.5, 0.75, 1.0]:
         weights = dict.fromkeys(["gender", "ethnicity", "age_group", "age"], w)
         grid.append({"cnn_weight": w, "validation": score_utk(predict(heads, weights, val), None, y_val),
+                     "validation_degraded": val_deg and score_utk(predict(heads, weights, val_deg[0]), None, val_deg[1]),
                      "test": score_utk(predict(heads, weights, test), None, y_test),
                      "external_features": score_ff(predict(heads, weights, ff), ff_labels, ff["files"])})
     if a.grid:
@@ -294,9 +302,10 @@ def main(argv=None):
                "train_rows": {"clean": int(tr.sum()), "degraded": int(d_ok.sum())}}
     print(json.dumps({k: metrics[k] for k in ("validation", "test", "external_features")}, indent=1))
 
-    old = os.path.join(a.model_dir, "faceless-attributes.json")
-    with open(old) as fh:
+    out_manifest = os.path.join(a.model_dir, "faceless-attributes.json")
+    with open(a.cnn + ".json") as fh:  # labels and age groups are the CNN's, which the heads share
         manifest = json.load(fh)
+    cnn_sha = manifest["sha256"]
     with open(a.template) as fh:
         alignment = json.load(fh)["alignment"]
     sha, size = export(heads, weights, temps, onnx.load(a.backbones), os.path.join(a.model_dir, "faceless-attributes.onnx"))
@@ -321,9 +330,9 @@ def main(argv=None):
         "chips": "UTKFace re-aligned by the SDK to the descriptor template (examples/export_aligned.rs), "
                  "each training chip also once degraded (training/degrade.py)",
         "opset": backbones.OPSET, "onnx_bytes": size,
-        "previous_model": {"training": manifest.get("training")},
+        "utkface_cnn": {"file": "models/backbones/utkface-cnn.onnx", "sha256": cnn_sha},
     }
-    with open(old, "w") as fh:
+    with open(out_manifest, "w") as fh:
         json.dump(manifest, fh, indent=2)
         fh.write("\n")
     with open(os.path.join(a.model_dir, "SHA256SUMS"), "w") as fh:

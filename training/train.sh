@@ -63,6 +63,7 @@ run_features() {  # name, then training.features options; two shards in parallel
 }
 run_features utk_clean --chips $out/chips150
 run_features utk_degraded --chips $out/chips150 --splits train --degrade --seed 11
+run_features utk_degraded_eval --chips $out/chips150 --splits val,test --degrade --seed 23
 [ -f $feat/ff_clean.npz ] ||
   "$PYTHON" -m training.features --model $out/backbones.onnx --chips $out/ff150 --files $out/ff_files.txt --out $feat/ff_clean.npz
 
