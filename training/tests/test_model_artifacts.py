@@ -9,6 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MDIR = os.path.join(ROOT, "models", "classifier")
 ONNX = os.path.join(MDIR, "faceless-attributes.onnx")
 MAN = os.path.join(MDIR, "faceless-attributes.json")
+CNN = os.path.join(ROOT, "models", "backbones", "utkface-cnn")
 
 pytestmark = pytest.mark.skipif(not os.path.exists(MAN), reason="no committed classifier manifest yet")
 
@@ -20,14 +21,14 @@ def manifest():
 
 def test_manifest_contract():
     m = manifest()
-    assert m["name"] == "faceless-attributes" and m["version"] == "1.0.0"
+    assert m["name"] == "faceless-attributes" and m["version"] == "2.0.0"
     assert m["onnx"] == "faceless-attributes.onnx"
     inp = m["input"]
     assert inp["name"] == "input" and inp["layout"] == "NCHW" and inp["channels"] == "RGB"
     s = inp["size"]
     assert len(s) == 2 and s[0] == s[1] and s[0] > 0
     assert len(inp["mean"]) == 3 and len(inp["std"]) == 3 and all(v > 0 for v in inp["std"])
-    assert m["chip_size"] == [200, 200]
+    assert m["chip_size"] == [150, 150] == s == m["alignment"]["chip_size"]
     assert m["outputs"] == ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
     e = m["age_groups"]["edges"]
     assert len(e) == 13 and all(isinstance(v, int) for v in e) and all(a < b for a, b in zip(e, e[1:]))
@@ -37,8 +38,18 @@ def test_manifest_contract():
     assert m["ethnicity_labels"] == ["white", "black", "asian", "indian", "others"]
     assert set(m["temperature"]) == {"age_group", "gender", "ethnicity"}
     assert all(t > 0 for t in m["temperature"].values())
-    assert m["training"]["torch"] == "2.2.2"
+    assert set(m["training"]["cnn_weights"]) == {"gender", "ethnicity", "age_group", "age"}
+    assert "CC0" in m["training"]["backbones"]
     assert "metrics" in m
+
+
+def test_utkface_cnn_backbone_is_the_committed_one():
+    # The fused graph embeds this file; its manifest records its own hash.
+    with open(CNN + ".json") as f:
+        m = json.load(f)
+    assert m["version"] == "1.0.0" and m["training"]["torch"] == "2.2.2"
+    assert hashlib.sha256(open(CNN + ".onnx", "rb").read()).hexdigest() == m["sha256"]
+    assert manifest()["training"]["utkface_cnn"]["sha256"] == m["sha256"]
 
 
 def test_sha256_matches():
