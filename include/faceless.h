@@ -101,7 +101,9 @@
 #define FACELESS_ERR_DECODE 4
 
 /**
- * width × height exceeds the pipeline's `max_pixels` (or overflows).
+ * The input is over one of the pipeline's limits: width × height over
+ * `max_pixels` (or overflowing), encoded input over `max_input_bytes`, or
+ * an encoded image declaring more than `max_pixels_per_byte`.
  */
 #define FACELESS_ERR_IMAGE_TOO_LARGE 5
 
@@ -351,8 +353,8 @@ typedef struct FacelessOptions {
   /**
    * `sizeof(FacelessOptions)` as the caller compiled it; set by
    * `faceless_options_init`. Smaller than the version-1 layout (or 0) is
-   * `FACELESS_ERR_INVALID_ARGUMENT`; larger is accepted and the unknown
-   * tail ignored.
+   * `FACELESS_ERR_INVALID_ARGUMENT`; fields beyond `struct_size` take
+   * their defaults; larger is accepted and the unknown tail ignored.
    */
   uint32_t struct_size;
   /**
@@ -393,7 +395,9 @@ typedef struct FacelessOptions {
   const char *model_dir;
   /**
    * Largest image accepted, as width × height; 0 (default) means
-   * 100 000 000. Larger images give `FACELESS_ERR_IMAGE_TOO_LARGE`.
+   * 40 000 000. Checked on the size an encoded image's header declares
+   * (and a GIF's first frame), before any pixel is decoded. Larger images
+   * give `FACELESS_ERR_IMAGE_TOO_LARGE`.
    */
   uint64_t max_pixels;
   /**
@@ -402,6 +406,22 @@ typedef struct FacelessOptions {
    * batch call runs at once. 0 (default) means the number of CPUs.
    */
   uint32_t max_concurrency;
+  /**
+   * (Not in the version-1 layout: older callers get the default.) Largest encoded
+   * input in bytes: an encoded buffer, or a file, which is never read
+   * further. 0 (default) means 3 × `max_pixels` + 1 MiB (an uncompressed
+   * 24-bit image of the largest size allowed). Longer input gives
+   * `FACELESS_ERR_IMAGE_TOO_LARGE`.
+   */
+  uint64_t max_input_bytes;
+  /**
+   * (Not in the version-1 layout: older callers get the default.) Most pixels an
+   * encoded image above 4 megapixels may declare per byte of its data;
+   * denser images ("decompression bombs": a 73 KB PNG declaring 25
+   * megapixels) give `FACELESS_ERR_IMAGE_TOO_LARGE`. Photographs stay
+   * under 10. 0 (default) means 250; `UINT64_MAX` turns the check off.
+   */
+  uint64_t max_pixels_per_byte;
 } FacelessOptions;
 
 #ifdef __cplusplus
@@ -426,6 +446,11 @@ uint32_t faceless_abi_version(void);
  * a result to free with `faceless_result_free` (with `face_count` 0 when the
  * image has no face); on failure `*out` is NULL.
  *
+ * Only regular files are read: a FIFO, socket or device is
+ * `FACELESS_ERR_IO` without reading a byte (and without blocking), and a
+ * file longer than `max_input_bytes` is `FACELESS_ERR_IMAGE_TOO_LARGE`
+ * without being read.
+ *
  * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `path`, `out`),
  * `FACELESS_ERR_INVALID_ARGUMENT` (empty path), `FACELESS_ERR_IO`,
  * `FACELESS_ERR_DECODE`, `FACELESS_ERR_IMAGE_TOO_LARGE`,
@@ -439,9 +464,18 @@ int32_t faceless_analyze_file(const struct FacelessPipeline *pipeline,
  * Like `faceless_analyze_file`, for an encoded image (the contents of an
  * image file) of `len` bytes at `data`.
  *
+ * Decoding follows PIL: gray is replicated, alpha dropped, 16-bit samples
+ * keep their high byte, CMYK and YCCK JPEGs are converted with PIL's
+ * formula. Unlike PIL, a JPEG whose data ends early, or whose scan is cut by
+ * a marker (e.g. a file cut mid-scan with an EOI appended), is
+ * `FACELESS_ERR_DECODE`, not an image padded with gray; a header declaring
+ * a zero width or height is `FACELESS_ERR_DECODE` too.
+ *
  * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
  * `FACELESS_ERR_INVALID_ARGUMENT` (`len` 0), `FACELESS_ERR_DECODE` (not an
- * image, truncated), `FACELESS_ERR_IMAGE_TOO_LARGE`, `FACELESS_ERR_INFERENCE`.
+ * image, truncated, zero size in the header), `FACELESS_ERR_IMAGE_TOO_LARGE`
+ * (over `max_pixels`, `max_input_bytes` or `max_pixels_per_byte`),
+ * `FACELESS_ERR_INFERENCE`.
  */
 int32_t faceless_analyze_encoded(const struct FacelessPipeline *pipeline,
                                  const uint8_t *data,

@@ -140,19 +140,47 @@ fn bombs_are_refused_from_the_header() {
 
     let gif_bomb = gif((10_000, 10_000), (1, 1));
     assert_eq!(gif_bomb.len(), 35);
-    let e = refused("gif 10000x10000 screen", &gif_bomb, &defaults, ErrorKind::ImageTooLarge);
-    assert!(matches!(e, Error::ImageTooLarge { width: 10_000, .. }), "{e}");
-    let e = refused("gif, raised limit", &gif_bomb, &raised, ErrorKind::ImageTooLarge);
+    let e = refused(
+        "gif 10000x10000 screen",
+        &gif_bomb,
+        &defaults,
+        ErrorKind::ImageTooLarge,
+    );
+    assert!(
+        matches!(e, Error::ImageTooLarge { width: 10_000, .. }),
+        "{e}"
+    );
+    let e = refused(
+        "gif, raised limit",
+        &gif_bomb,
+        &raised,
+        ErrorKind::ImageTooLarge,
+    );
     assert!(matches!(e, Error::ImplausibleSize { .. }), "{e}");
     // A frame larger than its small screen: the frame is checked too.
     let big_frame = gif((100, 100), (8000, 8000));
-    let e = refused("gif 8000x8000 frame", &big_frame, &defaults, ErrorKind::ImageTooLarge);
+    let e = refused(
+        "gif 8000x8000 frame",
+        &big_frame,
+        &defaults,
+        ErrorKind::ImageTooLarge,
+    );
     assert!(matches!(e, Error::ImageTooLarge { width: 8000, .. }), "{e}");
 
     let jpeg_bomb = jpeg_declaring(10_000, 10_000);
     assert!(jpeg_bomb.len() < 1000);
-    refused("jpeg SOF 10000x10000", &jpeg_bomb, &defaults, ErrorKind::ImageTooLarge);
-    let e = refused("jpeg, raised limit", &jpeg_bomb, &raised, ErrorKind::ImageTooLarge);
+    refused(
+        "jpeg SOF 10000x10000",
+        &jpeg_bomb,
+        &defaults,
+        ErrorKind::ImageTooLarge,
+    );
+    let e = refused(
+        "jpeg, raised limit",
+        &jpeg_bomb,
+        &raised,
+        ErrorKind::ImageTooLarge,
+    );
     assert!(matches!(e, Error::ImplausibleSize { .. }), "{e}");
     // Under the pixel limit, over the density floor: density refuses it.
     let e = refused(
@@ -165,11 +193,26 @@ fn bombs_are_refused_from_the_header() {
 
     let png_100mp = black_png(10_000, 10_000);
     assert!(png_100mp.len() < 400_000, "{}", png_100mp.len());
-    refused("png black 10000x10000", &png_100mp, &defaults, ErrorKind::ImageTooLarge);
-    refused("png black, raised limit", &png_100mp, &raised, ErrorKind::ImageTooLarge);
+    refused(
+        "png black 10000x10000",
+        &png_100mp,
+        &defaults,
+        ErrorKind::ImageTooLarge,
+    );
+    refused(
+        "png black, raised limit",
+        &png_100mp,
+        &raised,
+        ErrorKind::ImageTooLarge,
+    );
     let png_25mp = black_png(5000, 5000);
     assert!(png_25mp.len() < 100_000, "{}", png_25mp.len());
-    let e = refused("png black 5000x5000", &png_25mp, &defaults, ErrorKind::ImageTooLarge);
+    let e = refused(
+        "png black 5000x5000",
+        &png_25mp,
+        &defaults,
+        ErrorKind::ImageTooLarge,
+    );
     assert!(matches!(e, Error::ImplausibleSize { .. }), "{e}");
 
     // With the density check off and the limit raised, the same PNG decodes:
@@ -188,7 +231,12 @@ fn the_density_check_spares_real_images() {
     // A flat 2000x2000 image is under the floor; noise far above it is
     // dense enough.
     decode_bytes(&black_png(2000, 2000), 0).unwrap();
-    for name in ["astronaut.png", "astronaut.jpg", "astronaut.gif", "astronaut.webp"] {
+    for name in [
+        "astronaut.png",
+        "astronaut.jpg",
+        "astronaut.gif",
+        "astronaut.webp",
+    ] {
         decode_bytes(&std::fs::read(data(name)).unwrap(), 0).unwrap();
     }
 }
@@ -203,7 +251,16 @@ fn byte_limit_on_buffers_and_files() {
     };
     let err = decode_bytes_with(&bytes, &small).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ImageTooLarge);
-    assert!(matches!(err, Error::InputTooLarge { max_bytes: 1000, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InputTooLarge {
+                max_bytes: 1000,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = decode_path_with(data("astronaut.png"), &small).unwrap_err();
     assert!(matches!(err, Error::InputTooLarge { .. }), "{err}");
     // A 4 GB (sparse) file over the default limit is refused unread.
@@ -215,7 +272,10 @@ fn byte_limit_on_buffers_and_files() {
     let (r, dt, heap) = measure(|| decode_path_with(&big, &Limits::default()));
     let err = r.unwrap_err();
     assert!(matches!(err, Error::InputTooLarge { .. }), "{err}");
-    assert!(dt < Duration::from_millis(200) && heap < MB, "{dt:?} {heap}");
+    assert!(
+        dt < Duration::from_millis(200) && heap < MB,
+        "{dt:?} {heap}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -228,7 +288,10 @@ fn fifos_and_devices_are_refused_unread() {
     let fifo = dir.join("x.jpg");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    for (path, what) in [(fifo.as_path(), "FIFO"), ("/dev/zero".as_ref(), "character device")] {
+    for (path, what) in [
+        (fifo.as_path(), "FIFO"),
+        ("/dev/zero".as_ref(), "character device"),
+    ] {
         let (r, dt, _) = measure(|| decode_path_with(path, &Limits::default()));
         let err = r.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Io, "{err}");

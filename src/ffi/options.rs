@@ -77,7 +77,7 @@ impl Default for FacelessOptions {
     fn default() -> Self {
         let det = DetectorOptions::default();
         FacelessOptions {
-            struct_size: OPTIONS_V1_SIZE as u32,
+            struct_size: std::mem::size_of::<FacelessOptions>() as u32,
             min_face_size: det.min_face_size,
             thresholds: det.thresholds,
             intra_threads: 0,
