@@ -222,7 +222,10 @@ impl Pipeline {
             u64::from(img.height()),
             self.limits.max_pixels,
         )?;
-        self.pool.with(|e| e.mtcnn.detect(img, &self.detector))
+        let pixels = u64::from(img.width()) * u64::from(img.height());
+        crate::memory::for_image(pixels, || {
+            self.pool.with(|e| e.mtcnn.detect(img, &self.detector))
+        })
     }
 
     /// Detects, aligns and classifies every face in `img`; faces best first.
@@ -232,6 +235,11 @@ impl Pipeline {
             u64::from(img.height()),
             self.limits.max_pixels,
         )?;
+        let pixels = u64::from(img.width()) * u64::from(img.height());
+        crate::memory::for_image(pixels, || self.analyze_pooled(img))
+    }
+
+    fn analyze_pooled(&self, img: &RgbImage) -> Result<Vec<FaceAnalysis>> {
         self.pool.with(|e| {
             let faces = e.mtcnn.detect(img, &self.detector)?;
             let chips: Vec<RgbImage> = faces.iter().map(|f| self.align(img, f)).collect();
