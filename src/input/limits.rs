@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 ///
 /// Why 40: it covers every photo a product is likely to be handed (12 MP
 /// phone pictures, 24–36 MP full-frame cameras, 8K video frames at 33 MP)
-/// while refusing what would cost several gigabytes to analyse: decoding and
-/// detecting on a 40 MP image already needs about 1.5 GB (README, "Limits").
+/// while refusing what would cost several gigabytes to analyse: detecting on
+/// a 40 MP image already peaks at about 2.4 GB (README, "Limits"), about
+/// 55 bytes per pixel, so the limit is also a memory budget per call.
 /// Callers that need more raise it ([`Limits::max_pixels`]).
 pub const DEFAULT_MAX_PIXELS: u64 = 40_000_000;
 
