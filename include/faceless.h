@@ -102,8 +102,8 @@
 
 /**
  * The input is over one of the pipeline's limits: width × height over
- * `max_pixels` (or overflowing), encoded input over `max_input_bytes`, or
- * an encoded image declaring more than `max_pixels_per_byte`.
+ * `max_pixels` (or overflowing), or encoded input over a limit set with
+ * `faceless_pipeline_set_input_limits` (or its default).
  */
 #define FACELESS_ERR_IMAGE_TOO_LARGE 5
 
@@ -353,8 +353,8 @@ typedef struct FacelessOptions {
   /**
    * `sizeof(FacelessOptions)` as the caller compiled it; set by
    * `faceless_options_init`. Smaller than the version-1 layout (or 0) is
-   * `FACELESS_ERR_INVALID_ARGUMENT`; fields beyond `struct_size` take
-   * their defaults; larger is accepted and the unknown tail ignored.
+   * `FACELESS_ERR_INVALID_ARGUMENT`; larger is accepted and the unknown
+   * tail ignored.
    */
   uint32_t struct_size;
   /**
@@ -406,22 +406,6 @@ typedef struct FacelessOptions {
    * batch call runs at once. 0 (default) means the number of CPUs.
    */
   uint32_t max_concurrency;
-  /**
-   * (Not in the version-1 layout: older callers get the default.) Largest encoded
-   * input in bytes: an encoded buffer, or a file, which is never read
-   * further. 0 (default) means 3 × `max_pixels` + 1 MiB (an uncompressed
-   * 24-bit image of the largest size allowed). Longer input gives
-   * `FACELESS_ERR_IMAGE_TOO_LARGE`.
-   */
-  uint64_t max_input_bytes;
-  /**
-   * (Not in the version-1 layout: older callers get the default.) Most pixels an
-   * encoded image above 4 megapixels may declare per byte of its data;
-   * denser images ("decompression bombs": a 73 KB PNG declaring 25
-   * megapixels) give `FACELESS_ERR_IMAGE_TOO_LARGE`. Photographs stay
-   * under 10. 0 (default) means 250; `UINT64_MAX` turns the check off.
-   */
-  uint64_t max_pixels_per_byte;
 } FacelessOptions;
 
 #ifdef __cplusplus
@@ -448,7 +432,8 @@ uint32_t faceless_abi_version(void);
  *
  * Only regular files are read: a FIFO, socket or device is
  * `FACELESS_ERR_IO` without reading a byte (and without blocking), and a
- * file longer than `max_input_bytes` is `FACELESS_ERR_IMAGE_TOO_LARGE`
+ * file longer than the pipeline's byte limit
+ * (`faceless_pipeline_set_input_limits`) is `FACELESS_ERR_IMAGE_TOO_LARGE`
  * without being read.
  *
  * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `path`, `out`),
@@ -474,7 +459,7 @@ int32_t faceless_analyze_file(const struct FacelessPipeline *pipeline,
  * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
  * `FACELESS_ERR_INVALID_ARGUMENT` (`len` 0), `FACELESS_ERR_DECODE` (not an
  * image, truncated, zero size in the header), `FACELESS_ERR_IMAGE_TOO_LARGE`
- * (over `max_pixels`, `max_input_bytes` or `max_pixels_per_byte`),
+ * (over `max_pixels`, or a limit of `faceless_pipeline_set_input_limits`),
  * `FACELESS_ERR_INFERENCE`.
  */
 int32_t faceless_analyze_encoded(const struct FacelessPipeline *pipeline,
@@ -567,6 +552,34 @@ void faceless_options_init(struct FacelessOptions *options);
  */
 int32_t faceless_pipeline_create(const struct FacelessOptions *options,
                                  struct FacelessPipeline **out);
+
+/**
+ * Sets a pipeline's limits on encoded input, beyond `max_pixels` (which is
+ * in `FacelessOptions`). These are a function, not option fields:
+ * `faceless_options_init` writes a whole `FacelessOptions`, so the struct
+ * cannot grow without overrunning callers compiled against this layout.
+ *
+ * - `max_input_bytes`: largest encoded input in bytes, an encoded buffer or
+ *   a file (which is then never read further). 0 means the default:
+ *   3 × `max_pixels` + 1 MiB, an uncompressed 24-bit image of the largest
+ *   size allowed.
+ * - `max_pixels_per_byte`: most pixels an encoded image above 4 megapixels
+ *   may declare per byte of its data. Denser images ("decompression
+ *   bombs": a 73 KB PNG declaring 25 megapixels, a 35-byte GIF declaring
+ *   100 megapixels) are refused; photographs stay under 10. 0 means the
+ *   default, 250;
+ *   `UINT64_MAX` turns the check off.
+ *
+ * Inputs over either limit give `FACELESS_ERR_IMAGE_TOO_LARGE`, decided
+ * before any pixel is decoded. Like `faceless_pipeline_free`, this must
+ * not run while another call on the handle runs; set limits right after
+ * creating it.
+ *
+ * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`).
+ */
+int32_t faceless_pipeline_set_input_limits(struct FacelessPipeline *pipeline,
+                                           uint64_t max_input_bytes,
+                                           uint64_t max_pixels_per_byte);
 
 /**
  * Frees a pipeline. NULL is ignored. No call on the handle may be running or

@@ -188,6 +188,18 @@ impl Pipeline {
         &self.limits
     }
 
+    /// Changes the byte and density limits (0 means the default for each;
+    /// see [`PipelineBuilder::max_input_bytes`] and
+    /// [`PipelineBuilder::max_pixels_per_byte`]).
+    pub fn set_input_limits(&mut self, max_input_bytes: u64, max_pixels_per_byte: u64) {
+        self.limits.max_bytes = max_input_bytes;
+        self.limits.max_pixels_per_byte = if max_pixels_per_byte == 0 {
+            input::DEFAULT_MAX_PIXELS_PER_BYTE
+        } else {
+            max_pixels_per_byte
+        };
+    }
+
     /// The detector options in force.
     pub fn detector_options(&self) -> &DetectorOptions {
         &self.detector

@@ -109,61 +109,34 @@ fn options_struct_size() {
     assert!(last_error().contains("`out`"));
 }
 
-/// The version-1 layout of `FacelessOptions` (before `max_input_bytes` and
-/// `max_pixels_per_byte`), as a caller compiled against it passes it.
-#[repr(C)]
-struct OptionsV1 {
-    struct_size: u32,
-    min_face_size: f32,
-    thresholds: [f32; 3],
-    intra_threads: i32,
-    execution_providers: *const c_char,
-    ort_library_path: *const c_char,
-    model_dir: *const c_char,
-    max_pixels: u64,
-    max_concurrency: u32,
-}
-
 #[test]
-fn input_limits_through_options() {
+fn input_limits_through_the_setter() {
     let bytes = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/astronaut.png"),
     )
     .unwrap();
-    // A version-1 caller: accepted, new limits at their defaults.
-    let v1 = OptionsV1 {
-        struct_size: std::mem::size_of::<OptionsV1>() as u32,
-        min_face_size: 20.0,
-        thresholds: [0.6, 0.7, 0.7],
-        intra_threads: 0,
-        execution_providers: null(),
-        ort_library_path: null(),
-        model_dir: null(),
-        max_pixels: 0,
-        max_concurrency: 1,
-    };
-    let mut p = null_mut();
-    let st = unsafe { faceless_pipeline_create((&v1 as *const OptionsV1).cast(), &mut p) };
-    assert_eq!(st, FACELESS_OK, "{}", last_error());
     let mut r = null_mut();
-    assert_eq!(
-        unsafe { faceless_analyze_encoded(p, bytes.as_ptr(), bytes.len(), &mut r) },
-        FACELESS_OK,
-        "{}",
-        last_error()
-    );
-    unsafe { faceless_result_free(r) };
-    unsafe { faceless_pipeline_free(p) };
-
-    // The new fields are honoured: bytes for buffers and files alike.
     let mut o = std::mem::MaybeUninit::<FacelessOptions>::uninit();
     unsafe { faceless_options_init(o.as_mut_ptr()) };
     let mut o = unsafe { o.assume_init() };
-    assert_eq!((o.max_input_bytes, o.max_pixels_per_byte), (0, 0));
-    o.max_input_bytes = 1000;
     o.max_concurrency = 1;
     let mut p = null_mut();
     assert_eq!(unsafe { faceless_pipeline_create(&o, &mut p) }, FACELESS_OK);
+    assert_eq!(
+        unsafe { faceless_pipeline_set_input_limits(null_mut(), 1000, 0) },
+        FACELESS_ERR_NULL_POINTER
+    );
+    // Defaults first: the image is read.
+    assert_eq!(
+        unsafe { faceless_analyze_encoded(p, bytes.as_ptr(), bytes.len(), &mut r) },
+        FACELESS_OK
+    );
+    unsafe { faceless_result_free(r) };
+    // A byte limit, for buffers and files alike.
+    assert_eq!(
+        unsafe { faceless_pipeline_set_input_limits(p, 1000, 0) },
+        FACELESS_OK
+    );
     assert_eq!(
         unsafe { faceless_analyze_encoded(p, bytes.as_ptr(), bytes.len(), &mut r) },
         FACELESS_ERR_IMAGE_TOO_LARGE

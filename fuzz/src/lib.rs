@@ -74,7 +74,6 @@ fn options() -> FacelessOptions {
     unsafe { faceless_options_init(o.as_mut_ptr()) };
     let mut o = unsafe { o.assume_init() };
     o.max_pixels = 1 << 18; // one run stays fast
-    o.max_input_bytes = 1 << 20;
     o.max_concurrency = 2;
     o.intra_threads = 1;
     o
@@ -84,6 +83,8 @@ fn create() -> *mut FacelessPipeline {
     let mut p = null_mut();
     let st = unsafe { faceless_pipeline_create(&options(), &mut p) };
     assert_eq!(st, FACELESS_OK, "pipeline_create failed");
+    let st = unsafe { faceless_pipeline_set_input_limits(p, 1 << 20, 0) };
+    assert_eq!(st, FACELESS_OK);
     p
 }
 

@@ -231,7 +231,8 @@ unsafe fn classify_one(
 ///
 /// Only regular files are read: a FIFO, socket or device is
 /// `FACELESS_ERR_IO` without reading a byte (and without blocking), and a
-/// file longer than `max_input_bytes` is `FACELESS_ERR_IMAGE_TOO_LARGE`
+/// file longer than the pipeline's byte limit
+/// (`faceless_pipeline_set_input_limits`) is `FACELESS_ERR_IMAGE_TOO_LARGE`
 /// without being read.
 ///
 /// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `path`, `out`),
@@ -260,7 +261,7 @@ pub unsafe extern "C" fn faceless_analyze_file(
 /// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
 /// `FACELESS_ERR_INVALID_ARGUMENT` (`len` 0), `FACELESS_ERR_DECODE` (not an
 /// image, truncated, zero size in the header), `FACELESS_ERR_IMAGE_TOO_LARGE`
-/// (over `max_pixels`, `max_input_bytes` or `max_pixels_per_byte`),
+/// (over `max_pixels`, or a limit of `faceless_pipeline_set_input_limits`),
 /// `FACELESS_ERR_INFERENCE`.
 #[no_mangle]
 pub unsafe extern "C" fn faceless_analyze_encoded(

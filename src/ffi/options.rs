@@ -19,8 +19,8 @@ use crate::{DetectorOptions, ModelSource, Pipeline};
 pub struct FacelessOptions {
     /// `sizeof(FacelessOptions)` as the caller compiled it; set by
     /// `faceless_options_init`. Smaller than the version-1 layout (or 0) is
-    /// `FACELESS_ERR_INVALID_ARGUMENT`; fields beyond `struct_size` take
-    /// their defaults; larger is accepted and the unknown tail ignored.
+    /// `FACELESS_ERR_INVALID_ARGUMENT`; larger is accepted and the unknown
+    /// tail ignored.
     pub struct_size: u32,
     /// Smallest face side looked for, in pixels (default 20).
     pub min_face_size: f32,
@@ -55,23 +55,10 @@ pub struct FacelessOptions {
     /// of ONNX Runtime session sets; further callers wait), and most images a
     /// batch call runs at once. 0 (default) means the number of CPUs.
     pub max_concurrency: u32,
-    /// (Not in the version-1 layout: older callers get the default.) Largest encoded
-    /// input in bytes: an encoded buffer, or a file, which is never read
-    /// further. 0 (default) means 3 × `max_pixels` + 1 MiB (an uncompressed
-    /// 24-bit image of the largest size allowed). Longer input gives
-    /// `FACELESS_ERR_IMAGE_TOO_LARGE`.
-    pub max_input_bytes: u64,
-    /// (Not in the version-1 layout: older callers get the default.) Most pixels an
-    /// encoded image above 4 megapixels may declare per byte of its data;
-    /// denser images ("decompression bombs": a 73 KB PNG declaring 25
-    /// megapixels) give `FACELESS_ERR_IMAGE_TOO_LARGE`. Photographs stay
-    /// under 10. 0 (default) means 250; `UINT64_MAX` turns the check off.
-    pub max_pixels_per_byte: u64,
 }
 
-/// The size of the version-1 layout of `FacelessOptions` (every field up to
-/// `max_concurrency`, with the struct's trailing padding).
-pub(crate) const OPTIONS_V1_SIZE: usize = std::mem::offset_of!(FacelessOptions, max_input_bytes);
+/// The size of the version-1 layout of `FacelessOptions`.
+pub(crate) const OPTIONS_V1_SIZE: usize = std::mem::size_of::<FacelessOptions>();
 
 impl Default for FacelessOptions {
     fn default() -> Self {
@@ -86,8 +73,6 @@ impl Default for FacelessOptions {
             model_dir: std::ptr::null(),
             max_pixels: 0,
             max_concurrency: 0,
-            max_input_bytes: 0,
-            max_pixels_per_byte: 0,
         }
     }
 }
@@ -166,20 +151,7 @@ unsafe fn build(options: *const FacelessOptions) -> Result<FacelessPipeline, Fai
                  (call faceless_options_init first)"
             )));
         }
-        let mut o = FacelessOptions::default();
-        let n = (size as usize).min(std::mem::size_of::<FacelessOptions>());
-        // SAFETY: the caller's struct holds `size` readable bytes; we copy
-        // at most our own layout's size over a default, so fields the caller
-        // does not know keep their defaults. Every field accepts any bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                options.cast::<u8>(),
-                std::ptr::addr_of_mut!(o).cast::<u8>(),
-                n,
-            )
-        };
-        o.struct_size = size;
-        o
+        unsafe { options.read_unaligned() }
     };
     if o.intra_threads < 0 {
         return Err(Fail::Invalid(format!(
@@ -212,8 +184,6 @@ unsafe fn build(options: *const FacelessOptions) -> Result<FacelessPipeline, Fai
         .models(models)
         .max_sessions(o.max_concurrency as usize)
         .max_pixels(o.max_pixels)
-        .max_input_bytes(o.max_input_bytes)
-        .max_pixels_per_byte(o.max_pixels_per_byte)
         .build()?;
     Ok(FacelessPipeline { inner })
 }
@@ -238,6 +208,45 @@ pub unsafe extern "C" fn faceless_pipeline_create(
         unsafe { out.write(std::ptr::null_mut()) };
         let pipeline = unsafe { build(options)? };
         unsafe { out.write(Box::into_raw(Box::new(pipeline))) };
+        Ok(())
+    })
+}
+
+/// Sets a pipeline's limits on encoded input, beyond `max_pixels` (which is
+/// in `FacelessOptions`). These are a function, not option fields:
+/// `faceless_options_init` writes a whole `FacelessOptions`, so the struct
+/// cannot grow without overrunning callers compiled against this layout.
+///
+/// - `max_input_bytes`: largest encoded input in bytes, an encoded buffer or
+///   a file (which is then never read further). 0 means the default:
+///   3 × `max_pixels` + 1 MiB, an uncompressed 24-bit image of the largest
+///   size allowed.
+/// - `max_pixels_per_byte`: most pixels an encoded image above 4 megapixels
+///   may declare per byte of its data. Denser images ("decompression
+///   bombs": a 73 KB PNG declaring 25 megapixels, a 35-byte GIF declaring
+///   100 megapixels) are refused; photographs stay under 10. 0 means the
+///   default, 250;
+///   `UINT64_MAX` turns the check off.
+///
+/// Inputs over either limit give `FACELESS_ERR_IMAGE_TOO_LARGE`, decided
+/// before any pixel is decoded. Like `faceless_pipeline_free`, this must
+/// not run while another call on the handle runs; set limits right after
+/// creating it.
+///
+/// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`).
+#[no_mangle]
+pub unsafe extern "C" fn faceless_pipeline_set_input_limits(
+    pipeline: *mut FacelessPipeline,
+    max_input_bytes: u64,
+    max_pixels_per_byte: u64,
+) -> i32 {
+    guard(|| {
+        non_null(pipeline, "pipeline")?;
+        // SAFETY: a non-NULL handle comes from faceless_pipeline_create, and
+        // the caller guarantees no other call uses it meanwhile.
+        let p = unsafe { &mut *pipeline };
+        p.inner
+            .set_input_limits(max_input_bytes, max_pixels_per_byte);
         Ok(())
     })
 }

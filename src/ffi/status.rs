@@ -20,8 +20,8 @@ pub const FACELESS_ERR_IO: i32 = 3;
 /// The bytes are not an image in a supported format, or are truncated.
 pub const FACELESS_ERR_DECODE: i32 = 4;
 /// The input is over one of the pipeline's limits: width × height over
-/// `max_pixels` (or overflowing), encoded input over `max_input_bytes`, or
-/// an encoded image declaring more than `max_pixels_per_byte`.
+/// `max_pixels` (or overflowing), or encoded input over a limit set with
+/// `faceless_pipeline_set_input_limits` (or its default).
 pub const FACELESS_ERR_IMAGE_TOO_LARGE: i32 = 5;
 /// ONNX Runtime could not be found or loaded, or has the wrong version.
 pub const FACELESS_ERR_RUNTIME: i32 = 6;
