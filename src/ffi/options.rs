@@ -225,8 +225,7 @@ pub unsafe extern "C" fn faceless_pipeline_create(
 ///   may declare per byte of its data. Denser images ("decompression
 ///   bombs": a 73 KB PNG declaring 25 megapixels, a 35-byte GIF declaring
 ///   100 megapixels) are refused; photographs stay under 10. 0 means the
-///   default, 250;
-///   `UINT64_MAX` turns the check off.
+///   default, 250; `UINT64_MAX` turns the check off.
 ///
 /// Inputs over either limit give `FACELESS_ERR_IMAGE_TOO_LARGE`, decided
 /// before any pixel is decoded. Like `faceless_pipeline_free`, this must
