@@ -99,7 +99,11 @@ fn check(st: i32, r: *mut FacelessResult) {
         (FACELESS_OK..=FACELESS_ERR_INFERENCE).contains(&st),
         "status {st}: a panic or an undocumented code"
     );
-    assert_eq!(st == FACELESS_OK, !r.is_null(), "status {st} and result disagree");
+    assert_eq!(
+        st == FACELESS_OK,
+        !r.is_null(),
+        "status {st} and result disagree"
+    );
     if !r.is_null() {
         let res = unsafe { &*r };
         assert!(res.face_count == 0 || !res.faces.is_null());
@@ -195,7 +199,10 @@ pub fn c_abi(data: &[u8]) {
             statuses.as_mut_ptr(),
         )
     };
-    assert!((FACELESS_OK..=FACELESS_ERR_INFERENCE).contains(&st), "batch status {st}");
+    assert!(
+        (FACELESS_OK..=FACELESS_ERR_INFERENCE).contains(&st),
+        "batch status {st}"
+    );
     for (r, s) in results.into_iter().zip(statuses) {
         check(s, r);
     }

@@ -70,17 +70,45 @@ fn main() {
     let gray = DynamicImage::ImageLuma8(rgb.to_luma8());
     images.push(("gray.png".into(), encode(&gray, ImageFormat::Png)));
     images.push(("gray.jpg".into(), encode(&gray, ImageFormat::Jpeg)));
-    images.push(("rgba.png".into(), encode(&DynamicImage::ImageRgba8(rgb.to_rgba8()), ImageFormat::Png)));
-    let l16: ImageBuffer<Luma<u16>, _> = ImageBuffer::from_fn(16, 8, |x, y| Luma([(x * 4000 + y * 77) as u16]));
-    images.push(("gray16.png".into(), encode(&DynamicImage::ImageLuma16(l16), ImageFormat::Png)));
-    let la16: ImageBuffer<LumaA<u16>, _> = ImageBuffer::from_fn(8, 8, |x, y| LumaA([(x * 8000) as u16, (y * 9000) as u16]));
-    images.push(("graya16.png".into(), encode(&DynamicImage::ImageLumaA16(la16), ImageFormat::Png)));
-    images.push(("rgb16.png".into(), encode(&DynamicImage::ImageRgb16(rgb.to_rgb16()), ImageFormat::Png)));
-    let rgba16: ImageBuffer<Rgba<u16>, _> = ImageBuffer::from_fn(8, 8, |x, y| Rgba([(x * 8000) as u16, (y * 8000) as u16, 0x1234, 0xffff]));
-    images.push(("rgba16.png".into(), encode(&DynamicImage::ImageRgba16(rgba16), ImageFormat::Png)));
-    images.push(("cmyk.jpg".into(), cmyk_jpeg(mozjpeg::ColorSpace::JCS_CMYK, false)));
-    images.push(("ycck.jpg".into(), cmyk_jpeg(mozjpeg::ColorSpace::JCS_YCCK, false)));
-    images.push(("ycck_progressive.jpg".into(), cmyk_jpeg(mozjpeg::ColorSpace::JCS_YCCK, true)));
+    images.push((
+        "rgba.png".into(),
+        encode(&DynamicImage::ImageRgba8(rgb.to_rgba8()), ImageFormat::Png),
+    ));
+    let l16: ImageBuffer<Luma<u16>, _> =
+        ImageBuffer::from_fn(16, 8, |x, y| Luma([(x * 4000 + y * 77) as u16]));
+    images.push((
+        "gray16.png".into(),
+        encode(&DynamicImage::ImageLuma16(l16), ImageFormat::Png),
+    ));
+    let la16: ImageBuffer<LumaA<u16>, _> =
+        ImageBuffer::from_fn(8, 8, |x, y| LumaA([(x * 8000) as u16, (y * 9000) as u16]));
+    images.push((
+        "graya16.png".into(),
+        encode(&DynamicImage::ImageLumaA16(la16), ImageFormat::Png),
+    ));
+    images.push((
+        "rgb16.png".into(),
+        encode(&DynamicImage::ImageRgb16(rgb.to_rgb16()), ImageFormat::Png),
+    ));
+    let rgba16: ImageBuffer<Rgba<u16>, _> = ImageBuffer::from_fn(8, 8, |x, y| {
+        Rgba([(x * 8000) as u16, (y * 8000) as u16, 0x1234, 0xffff])
+    });
+    images.push((
+        "rgba16.png".into(),
+        encode(&DynamicImage::ImageRgba16(rgba16), ImageFormat::Png),
+    ));
+    images.push((
+        "cmyk.jpg".into(),
+        cmyk_jpeg(mozjpeg::ColorSpace::JCS_CMYK, false),
+    ));
+    images.push((
+        "ycck.jpg".into(),
+        cmyk_jpeg(mozjpeg::ColorSpace::JCS_YCCK, false),
+    ));
+    images.push((
+        "ycck_progressive.jpg".into(),
+        cmyk_jpeg(mozjpeg::ColorSpace::JCS_YCCK, true),
+    ));
     // Hostile: bombs, cut files, a cut scan with its EOI put back.
     images.push(("bomb_screen.gif".into(), gif_bomb((10_000, 10_000), (1, 1))));
     images.push(("bomb_frame.gif".into(), gif_bomb((10, 10), (8000, 8000))));
