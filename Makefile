@@ -4,7 +4,7 @@
 
 SAMPLE ?= tests/data/astronaut.png
 
-.PHONY: run test bench header
+.PHONY: run test bench header fuzz
 
 ## Detect and classify every face of the sample image.
 run:
@@ -23,3 +23,8 @@ bench:
 ## Regenerate include/faceless.h after changing the C ABI.
 header:
 	FACELESS_REGEN_HEADER=1 cargo test --release --test header
+
+## Fuzz decoding, raw pixels and the C ABI, FUZZ_SECONDS each (default 60);
+## installs nightly and cargo-fuzz if missing. Not part of `make test`.
+fuzz:
+	fuzz/run.sh

@@ -101,7 +101,9 @@
 #define FACELESS_ERR_DECODE 4
 
 /**
- * width × height exceeds the pipeline's `max_pixels` (or overflows).
+ * The input is over one of the pipeline's limits: width × height over
+ * `max_pixels` (or overflowing), or encoded input over a limit set with
+ * `faceless_pipeline_set_input_limits` (or its default).
  */
 #define FACELESS_ERR_IMAGE_TOO_LARGE 5
 
@@ -393,7 +395,9 @@ typedef struct FacelessOptions {
   const char *model_dir;
   /**
    * Largest image accepted, as width × height; 0 (default) means
-   * 100 000 000. Larger images give `FACELESS_ERR_IMAGE_TOO_LARGE`.
+   * 40 000 000. Checked on the size an encoded image's header declares
+   * (and a GIF's first frame), before any pixel is decoded. Larger images
+   * give `FACELESS_ERR_IMAGE_TOO_LARGE`.
    */
   uint64_t max_pixels;
   /**
@@ -426,6 +430,12 @@ uint32_t faceless_abi_version(void);
  * a result to free with `faceless_result_free` (with `face_count` 0 when the
  * image has no face); on failure `*out` is NULL.
  *
+ * Only regular files are read: a FIFO, socket or device is
+ * `FACELESS_ERR_IO` without reading a byte (and without blocking), and a
+ * file longer than the pipeline's byte limit
+ * (`faceless_pipeline_set_input_limits`) is `FACELESS_ERR_IMAGE_TOO_LARGE`
+ * without being read.
+ *
  * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `path`, `out`),
  * `FACELESS_ERR_INVALID_ARGUMENT` (empty path), `FACELESS_ERR_IO`,
  * `FACELESS_ERR_DECODE`, `FACELESS_ERR_IMAGE_TOO_LARGE`,
@@ -439,9 +449,18 @@ int32_t faceless_analyze_file(const struct FacelessPipeline *pipeline,
  * Like `faceless_analyze_file`, for an encoded image (the contents of an
  * image file) of `len` bytes at `data`.
  *
+ * Decoding follows PIL: gray is replicated, alpha dropped, 16-bit samples
+ * keep their high byte, CMYK and YCCK JPEGs are converted with PIL's
+ * formula. Unlike PIL, a JPEG whose data ends early, or whose scan is cut by
+ * a marker (e.g. a file cut mid-scan with an EOI appended), is
+ * `FACELESS_ERR_DECODE`, not an image padded with gray; a header declaring
+ * a zero width or height is `FACELESS_ERR_DECODE` too.
+ *
  * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
  * `FACELESS_ERR_INVALID_ARGUMENT` (`len` 0), `FACELESS_ERR_DECODE` (not an
- * image, truncated), `FACELESS_ERR_IMAGE_TOO_LARGE`, `FACELESS_ERR_INFERENCE`.
+ * image, truncated, zero size in the header), `FACELESS_ERR_IMAGE_TOO_LARGE`
+ * (over `max_pixels`, or a limit of `faceless_pipeline_set_input_limits`),
+ * `FACELESS_ERR_INFERENCE`.
  */
 int32_t faceless_analyze_encoded(const struct FacelessPipeline *pipeline,
                                  const uint8_t *data,
@@ -533,6 +552,33 @@ void faceless_options_init(struct FacelessOptions *options);
  */
 int32_t faceless_pipeline_create(const struct FacelessOptions *options,
                                  struct FacelessPipeline **out);
+
+/**
+ * Sets a pipeline's limits on encoded input, beyond `max_pixels` (which is
+ * in `FacelessOptions`). These are a function, not option fields:
+ * `faceless_options_init` writes a whole `FacelessOptions`, so the struct
+ * cannot grow without overrunning callers compiled against this layout.
+ *
+ * - `max_input_bytes`: largest encoded input in bytes, an encoded buffer or
+ *   a file (which is then never read further). 0 means the default:
+ *   3 × `max_pixels` + 1 MiB, an uncompressed 24-bit image of the largest
+ *   size allowed.
+ * - `max_pixels_per_byte`: most pixels an encoded image above 4 megapixels
+ *   may declare per byte of its data. Denser images ("decompression
+ *   bombs": a 73 KB PNG declaring 25 megapixels, a 35-byte GIF declaring
+ *   100 megapixels) are refused; photographs stay under 10. 0 means the
+ *   default, 250; `UINT64_MAX` turns the check off.
+ *
+ * Inputs over either limit give `FACELESS_ERR_IMAGE_TOO_LARGE`, decided
+ * before any pixel is decoded. Like `faceless_pipeline_free`, this must
+ * not run while another call on the handle runs; set limits right after
+ * creating it.
+ *
+ * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`).
+ */
+int32_t faceless_pipeline_set_input_limits(struct FacelessPipeline *pipeline,
+                                           uint64_t max_input_bytes,
+                                           uint64_t max_pixels_per_byte);
 
 /**
  * Frees a pipeline. NULL is ignored. No call on the handle may be running or

@@ -41,6 +41,33 @@ pub enum Error {
         max_pixels: u64,
     },
 
+    /// The encoded input (a file or a buffer) is longer than the byte limit.
+    #[error("encoded input of {bytes} bytes exceeds the limit of {max_bytes} bytes")]
+    InputTooLarge {
+        /// Its length (for files, as far as it was read: at least one more
+        /// byte than the limit).
+        bytes: u64,
+        /// The limit in force.
+        max_bytes: u64,
+    },
+
+    /// The header declares far more pixels than the encoded data could hold
+    /// in any photograph: a decompression bomb ("small file, huge work").
+    #[error(
+        "image declares {width}x{height} pixels in only {bytes} encoded bytes \
+         (more than {max_pixels_per_byte} pixels per byte): refused as a decompression bomb"
+    )]
+    ImplausibleSize {
+        /// Declared width.
+        width: u64,
+        /// Declared height.
+        height: u64,
+        /// Encoded length.
+        bytes: u64,
+        /// The configured density limit.
+        max_pixels_per_byte: u64,
+    },
+
     /// ONNX Runtime could not be found or loaded, or has the wrong version.
     #[error("{0}")]
     Runtime(String),
@@ -83,7 +110,8 @@ pub enum ErrorKind {
     Io = 3,
     /// See [`Error::Decode`].
     Decode = 4,
-    /// See [`Error::ImageTooLarge`].
+    /// See [`Error::ImageTooLarge`], [`Error::InputTooLarge`] and
+    /// [`Error::ImplausibleSize`]: the input is over a configured limit.
     ImageTooLarge = 5,
     /// See [`Error::Runtime`].
     Runtime = 6,
@@ -102,7 +130,9 @@ impl Error {
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Io { .. } => ErrorKind::Io,
             Error::Decode(_) => ErrorKind::Decode,
-            Error::ImageTooLarge { .. } => ErrorKind::ImageTooLarge,
+            Error::ImageTooLarge { .. }
+            | Error::InputTooLarge { .. }
+            | Error::ImplausibleSize { .. } => ErrorKind::ImageTooLarge,
             Error::Runtime(_) => ErrorKind::Runtime,
             Error::ExecutionProviderUnavailable { .. } => ErrorKind::ExecutionProviderUnavailable,
             Error::Model { .. } => ErrorKind::Model,

@@ -1,7 +1,7 @@
 //! One place that feeds a float tensor to an ONNX Runtime session and copies
 //! the named outputs back out, so model code never touches `ort` types.
 
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use ort::value::TensorRef;
 
 use crate::error::{Error, Result};
@@ -26,9 +26,22 @@ pub(crate) fn run(
     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
     let tensor =
         TensorRef::from_array_view((shape, data)).map_err(|e| Error::inference(model, e))?;
-    let outputs = session
-        .run(ort::inputs!["input" => tensor])
-        .map_err(|e| Error::inference(model, e))?;
+    // During a large image, each run frees the arena memory it grew (see
+    // `memory.rs`).
+    let shrink = if crate::memory::shrinking() {
+        let mut o = RunOptions::new().map_err(|e| Error::inference(model, e))?;
+        o.set("memory.enable_memory_arena_shrinkage", "cpu:0")
+            .map_err(|e| Error::inference(model, e))?;
+        Some(o)
+    } else {
+        None
+    };
+    let inputs = ort::inputs!["input" => tensor];
+    let outputs = match &shrink {
+        Some(o) => session.run_with_options(inputs, o),
+        None => session.run(inputs),
+    }
+    .map_err(|e| Error::inference(model, e))?;
     names
         .iter()
         .map(|name| {

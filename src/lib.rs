@@ -27,6 +27,7 @@ mod error;
 pub mod ffi;
 mod inference;
 pub mod input;
+mod memory;
 mod models;
 mod pipeline;
 pub mod runtime;

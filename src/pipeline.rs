@@ -43,14 +43,14 @@ pub struct Pipeline {
     detector: DetectorOptions,
     spec: Arc<ClassifierSpec>,
     pool: Pool<Engines>,
-    max_pixels: u64,
+    limits: input::Limits,
 }
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
             .field("detector", &self.detector)
-            .field("max_pixels", &self.max_pixels)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -62,7 +62,7 @@ pub struct PipelineBuilder {
     runtime: RuntimeOptions,
     models: ModelSource,
     max_sessions: usize,
-    max_pixels: u64,
+    limits: input::Limits,
 }
 
 impl Default for PipelineBuilder {
@@ -72,7 +72,7 @@ impl Default for PipelineBuilder {
             runtime: RuntimeOptions::default(),
             models: ModelSource::Embedded,
             max_sessions: 0,
-            max_pixels: input::DEFAULT_MAX_PIXELS,
+            limits: input::Limits::default(),
         }
     }
 }
@@ -103,9 +103,26 @@ impl PipelineBuilder {
         self.max_sessions = n;
         self
     }
-    /// Largest image accepted, as width × height (default 100 megapixels).
+    /// Largest image accepted, as width × height (0: the default,
+    /// [`input::DEFAULT_MAX_PIXELS`], 40 megapixels).
     pub fn max_pixels(mut self, n: u64) -> Self {
-        self.max_pixels = if n == 0 { input::DEFAULT_MAX_PIXELS } else { n };
+        self.limits.max_pixels = if n == 0 { input::DEFAULT_MAX_PIXELS } else { n };
+        self
+    }
+    /// Largest encoded input (file or buffer) in bytes (0: the default, 3
+    /// bytes per allowed pixel plus 1 MiB; see [`input::Limits::max_bytes`]).
+    pub fn max_input_bytes(mut self, n: u64) -> Self {
+        self.limits.max_bytes = n;
+        self
+    }
+    /// Most declared pixels per encoded byte above 4 megapixels (0: the
+    /// default, [`input::DEFAULT_MAX_PIXELS_PER_BYTE`]; `u64::MAX`: off).
+    pub fn max_pixels_per_byte(mut self, n: u64) -> Self {
+        self.limits.max_pixels_per_byte = if n == 0 {
+            input::DEFAULT_MAX_PIXELS_PER_BYTE
+        } else {
+            n
+        };
         self
     }
 
@@ -140,7 +157,7 @@ impl PipelineBuilder {
                 crate::session_limit(self.max_sessions),
                 Box::new(make),
             ),
-            max_pixels: self.max_pixels,
+            limits: self.limits,
         })
     }
 }
@@ -163,7 +180,24 @@ impl Pipeline {
 
     /// The image size limit (width × height) this pipeline enforces.
     pub fn max_pixels(&self) -> u64 {
-        self.max_pixels
+        self.limits.max_pixels
+    }
+
+    /// Every input limit this pipeline enforces.
+    pub fn limits(&self) -> &input::Limits {
+        &self.limits
+    }
+
+    /// Changes the byte and density limits (0 means the default for each;
+    /// see [`PipelineBuilder::max_input_bytes`] and
+    /// [`PipelineBuilder::max_pixels_per_byte`]).
+    pub fn set_input_limits(&mut self, max_input_bytes: u64, max_pixels_per_byte: u64) {
+        self.limits.max_bytes = max_input_bytes;
+        self.limits.max_pixels_per_byte = if max_pixels_per_byte == 0 {
+            input::DEFAULT_MAX_PIXELS_PER_BYTE
+        } else {
+            max_pixels_per_byte
+        };
     }
 
     /// The detector options in force.
@@ -198,9 +232,12 @@ impl Pipeline {
         input::check_size(
             u64::from(img.width()),
             u64::from(img.height()),
-            self.max_pixels,
+            self.limits.max_pixels,
         )?;
-        self.pool.with(|e| e.mtcnn.detect(img, &self.detector))
+        let pixels = u64::from(img.width()) * u64::from(img.height());
+        crate::memory::for_image(pixels, || {
+            self.pool.with(|e| e.mtcnn.detect(img, &self.detector))
+        })
     }
 
     /// Detects, aligns and classifies every face in `img`; faces best first.
@@ -208,8 +245,13 @@ impl Pipeline {
         input::check_size(
             u64::from(img.width()),
             u64::from(img.height()),
-            self.max_pixels,
+            self.limits.max_pixels,
         )?;
+        let pixels = u64::from(img.width()) * u64::from(img.height());
+        crate::memory::for_image(pixels, || self.analyze_pooled(img))
+    }
+
+    fn analyze_pooled(&self, img: &RgbImage) -> Result<Vec<FaceAnalysis>> {
         self.pool.with(|e| {
             let faces = e.mtcnn.detect(img, &self.detector)?;
             let chips: Vec<RgbImage> = faces.iter().map(|f| self.align(img, f)).collect();
@@ -232,14 +274,14 @@ impl Pipeline {
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> Result<(RgbImage, Vec<FaceAnalysis>)> {
-        let img = input::decode_path(path, self.max_pixels)?;
+        let img = input::decode_path_with(path, &self.limits)?;
         let faces = self.analyze(&img)?;
         Ok((img, faces))
     }
 
     /// Decodes encoded image bytes and analyses them.
     pub fn analyze_bytes(&self, bytes: &[u8]) -> Result<(RgbImage, Vec<FaceAnalysis>)> {
-        let img = input::decode_bytes(bytes, self.max_pixels)?;
+        let img = input::decode_bytes_with(bytes, &self.limits)?;
         let faces = self.analyze(&img)?;
         Ok((img, faces))
     }
@@ -253,7 +295,14 @@ impl Pipeline {
         stride: usize,
         format: PixelFormat,
     ) -> Result<Vec<FaceAnalysis>> {
-        let img = input::from_raw(pixels, width, height, stride, format, self.max_pixels)?;
+        let img = input::from_raw(
+            pixels,
+            width,
+            height,
+            stride,
+            format,
+            self.limits.max_pixels,
+        )?;
         self.analyze(&img)
     }
 
@@ -263,7 +312,7 @@ impl Pipeline {
         input::check_size(
             u64::from(chip.width()),
             u64::from(chip.height()),
-            self.max_pixels,
+            self.limits.max_pixels,
         )?;
         let mut out = self.pool.with(|e| {
             self.spec

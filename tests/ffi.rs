@@ -110,6 +110,63 @@ fn options_struct_size() {
 }
 
 #[test]
+fn input_limits_through_the_setter() {
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/astronaut.png"),
+    )
+    .unwrap();
+    let mut r = null_mut();
+    let mut o = std::mem::MaybeUninit::<FacelessOptions>::uninit();
+    unsafe { faceless_options_init(o.as_mut_ptr()) };
+    let mut o = unsafe { o.assume_init() };
+    o.max_concurrency = 1;
+    let mut p = null_mut();
+    assert_eq!(unsafe { faceless_pipeline_create(&o, &mut p) }, FACELESS_OK);
+    assert_eq!(
+        unsafe { faceless_pipeline_set_input_limits(null_mut(), 1000, 0) },
+        FACELESS_ERR_NULL_POINTER
+    );
+    // Defaults first: the image is read.
+    assert_eq!(
+        unsafe { faceless_analyze_encoded(p, bytes.as_ptr(), bytes.len(), &mut r) },
+        FACELESS_OK
+    );
+    unsafe { faceless_result_free(r) };
+    // A byte limit, for buffers and files alike.
+    assert_eq!(
+        unsafe { faceless_pipeline_set_input_limits(p, 1000, 0) },
+        FACELESS_OK
+    );
+    assert_eq!(
+        unsafe { faceless_analyze_encoded(p, bytes.as_ptr(), bytes.len(), &mut r) },
+        FACELESS_ERR_IMAGE_TOO_LARGE
+    );
+    assert!(
+        last_error().contains("exceeds the limit of 1000 bytes"),
+        "{}",
+        last_error()
+    );
+    let path = data("astronaut.png");
+    assert_eq!(
+        unsafe { faceless_analyze_file(p, path.as_ptr(), &mut r) },
+        FACELESS_ERR_IMAGE_TOO_LARGE
+    );
+    // A character device is refused unread, not read until memory runs out.
+    let zero = CString::new("/dev/zero").unwrap();
+    assert_eq!(
+        unsafe { faceless_analyze_file(p, zero.as_ptr(), &mut r) },
+        FACELESS_ERR_IO
+    );
+    assert!(
+        last_error().contains("character device"),
+        "{}",
+        last_error()
+    );
+    assert!(r.is_null());
+    unsafe { faceless_pipeline_free(p) };
+}
+
+#[test]
 fn unknown_provider_is_invalid_argument() {
     let mut o = std::mem::MaybeUninit::<FacelessOptions>::uninit();
     unsafe { faceless_options_init(o.as_mut_ptr()) };

@@ -244,6 +244,7 @@ impl Detector {
     /// Finds every face in `img`, best score first. An image without faces
     /// gives an empty list, not an error.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
-        self.pool.with(|s| s.detect(img, &self.options))
+        let pixels = u64::from(img.width()) * u64::from(img.height());
+        crate::memory::for_image(pixels, || self.pool.with(|s| s.detect(img, &self.options)))
     }
 }

@@ -83,17 +83,17 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
-    fn decode(&self, max_pixels: u64) -> Result<RgbImage, Fail> {
+    fn decode(&self, limits: &input::Limits) -> Result<RgbImage, Fail> {
         Ok(match self {
-            Source::File(p) => input::decode_path(p, max_pixels)?,
-            Source::Encoded(b) => input::decode_bytes(b, max_pixels)?,
+            Source::File(p) => input::decode_path_with(p, limits)?,
+            Source::Encoded(b) => input::decode_bytes_with(b, limits)?,
             Source::Pixels {
                 data,
                 width,
                 height,
                 stride,
                 format,
-            } => input::from_raw(data, *width, *height, *stride, *format, max_pixels)?,
+            } => input::from_raw(data, *width, *height, *stride, *format, limits.max_pixels)?,
         })
     }
 }
@@ -175,7 +175,7 @@ type Analysed = (u32, u32, Vec<FaceAnalysis>);
 /// Decodes and analyses one image (no marshalling into C memory, so it can
 /// run on a worker thread).
 fn run(p: &FacelessPipeline, src: &Source<'_>) -> Result<Analysed, Fail> {
-    let img = src.decode(p.inner.max_pixels())?;
+    let img = src.decode(p.inner.limits())?;
     let faces = p.inner.analyze(&img)?;
     Ok((img.width(), img.height(), faces))
 }
@@ -207,7 +207,7 @@ unsafe fn classify_one(
         // SAFETY: `out` is non-NULL and writable.
         unsafe { out.write(std::ptr::null_mut()) };
         let p = unsafe { pipeline_ref(pipeline)? };
-        let img = source()?.decode(p.inner.max_pixels())?;
+        let img = source()?.decode(p.inner.limits())?;
         let attributes = p.inner.classify_aligned(&img)?;
         let (w, h) = (img.width(), img.height());
         let face = FaceAnalysis {
@@ -229,6 +229,12 @@ unsafe fn classify_one(
 /// a result to free with `faceless_result_free` (with `face_count` 0 when the
 /// image has no face); on failure `*out` is NULL.
 ///
+/// Only regular files are read: a FIFO, socket or device is
+/// `FACELESS_ERR_IO` without reading a byte (and without blocking), and a
+/// file longer than the pipeline's byte limit
+/// (`faceless_pipeline_set_input_limits`) is `FACELESS_ERR_IMAGE_TOO_LARGE`
+/// without being read.
+///
 /// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `path`, `out`),
 /// `FACELESS_ERR_INVALID_ARGUMENT` (empty path), `FACELESS_ERR_IO`,
 /// `FACELESS_ERR_DECODE`, `FACELESS_ERR_IMAGE_TOO_LARGE`,
@@ -245,9 +251,18 @@ pub unsafe extern "C" fn faceless_analyze_file(
 /// Like `faceless_analyze_file`, for an encoded image (the contents of an
 /// image file) of `len` bytes at `data`.
 ///
+/// Decoding follows PIL: gray is replicated, alpha dropped, 16-bit samples
+/// keep their high byte, CMYK and YCCK JPEGs are converted with PIL's
+/// formula. Unlike PIL, a JPEG whose data ends early, or whose scan is cut by
+/// a marker (e.g. a file cut mid-scan with an EOI appended), is
+/// `FACELESS_ERR_DECODE`, not an image padded with gray; a header declaring
+/// a zero width or height is `FACELESS_ERR_DECODE` too.
+///
 /// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
 /// `FACELESS_ERR_INVALID_ARGUMENT` (`len` 0), `FACELESS_ERR_DECODE` (not an
-/// image, truncated), `FACELESS_ERR_IMAGE_TOO_LARGE`, `FACELESS_ERR_INFERENCE`.
+/// image, truncated, zero size in the header), `FACELESS_ERR_IMAGE_TOO_LARGE`
+/// (over `max_pixels`, or a limit of `faceless_pipeline_set_input_limits`),
+/// `FACELESS_ERR_INFERENCE`.
 #[no_mangle]
 pub unsafe extern "C" fn faceless_analyze_encoded(
     pipeline: *const FacelessPipeline,

@@ -47,7 +47,9 @@ pub struct FacelessOptions {
     /// models built into the library.
     pub model_dir: *const c_char,
     /// Largest image accepted, as width × height; 0 (default) means
-    /// 100 000 000. Larger images give `FACELESS_ERR_IMAGE_TOO_LARGE`.
+    /// 40 000 000. Checked on the size an encoded image's header declares
+    /// (and a GIF's first frame), before any pixel is decoded. Larger images
+    /// give `FACELESS_ERR_IMAGE_TOO_LARGE`.
     pub max_pixels: u64,
     /// Most calls on this pipeline served in parallel (the size of its pool
     /// of ONNX Runtime session sets; further callers wait), and most images a
@@ -62,7 +64,7 @@ impl Default for FacelessOptions {
     fn default() -> Self {
         let det = DetectorOptions::default();
         FacelessOptions {
-            struct_size: OPTIONS_V1_SIZE as u32,
+            struct_size: std::mem::size_of::<FacelessOptions>() as u32,
             min_face_size: det.min_face_size,
             thresholds: det.thresholds,
             intra_threads: 0,
@@ -206,6 +208,44 @@ pub unsafe extern "C" fn faceless_pipeline_create(
         unsafe { out.write(std::ptr::null_mut()) };
         let pipeline = unsafe { build(options)? };
         unsafe { out.write(Box::into_raw(Box::new(pipeline))) };
+        Ok(())
+    })
+}
+
+/// Sets a pipeline's limits on encoded input, beyond `max_pixels` (which is
+/// in `FacelessOptions`). These are a function, not option fields:
+/// `faceless_options_init` writes a whole `FacelessOptions`, so the struct
+/// cannot grow without overrunning callers compiled against this layout.
+///
+/// - `max_input_bytes`: largest encoded input in bytes, an encoded buffer or
+///   a file (which is then never read further). 0 means the default:
+///   3 × `max_pixels` + 1 MiB, an uncompressed 24-bit image of the largest
+///   size allowed.
+/// - `max_pixels_per_byte`: most pixels an encoded image above 4 megapixels
+///   may declare per byte of its data. Denser images ("decompression
+///   bombs": a 73 KB PNG declaring 25 megapixels, a 35-byte GIF declaring
+///   100 megapixels) are refused; photographs stay under 10. 0 means the
+///   default, 250; `UINT64_MAX` turns the check off.
+///
+/// Inputs over either limit give `FACELESS_ERR_IMAGE_TOO_LARGE`, decided
+/// before any pixel is decoded. Like `faceless_pipeline_free`, this must
+/// not run while another call on the handle runs; set limits right after
+/// creating it.
+///
+/// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`).
+#[no_mangle]
+pub unsafe extern "C" fn faceless_pipeline_set_input_limits(
+    pipeline: *mut FacelessPipeline,
+    max_input_bytes: u64,
+    max_pixels_per_byte: u64,
+) -> i32 {
+    guard(|| {
+        non_null(pipeline, "pipeline")?;
+        // SAFETY: a non-NULL handle comes from faceless_pipeline_create, and
+        // the caller guarantees no other call uses it meanwhile.
+        let p = unsafe { &mut *pipeline };
+        p.inner
+            .set_input_limits(max_input_bytes, max_pixels_per_byte);
         Ok(())
     })
 }

@@ -19,7 +19,9 @@ pub const FACELESS_ERR_INVALID_ARGUMENT: i32 = 2;
 pub const FACELESS_ERR_IO: i32 = 3;
 /// The bytes are not an image in a supported format, or are truncated.
 pub const FACELESS_ERR_DECODE: i32 = 4;
-/// width × height exceeds the pipeline's `max_pixels` (or overflows).
+/// The input is over one of the pipeline's limits: width × height over
+/// `max_pixels` (or overflowing), or encoded input over a limit set with
+/// `faceless_pipeline_set_input_limits` (or its default).
 pub const FACELESS_ERR_IMAGE_TOO_LARGE: i32 = 5;
 /// ONNX Runtime could not be found or loaded, or has the wrong version.
 pub const FACELESS_ERR_RUNTIME: i32 = 6;

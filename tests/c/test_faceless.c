@@ -465,6 +465,23 @@ TEST(max_pixels_option) {
     faceless_pipeline_free(p);
 }
 
+TEST(input_limits) {
+    FacelessPipeline *p = NULL;
+    CHECK_STATUS(faceless_pipeline_create(NULL, &p), FACELESS_OK);
+    CHECK_STATUS(faceless_pipeline_set_input_limits(NULL, 1000, 0), FACELESS_ERR_NULL_POINTER);
+    CHECK_STATUS(faceless_pipeline_set_input_limits(p, 1000, 0), FACELESS_OK);
+    FacelessResult *r = NULL;
+    CHECK_STATUS(faceless_analyze_file(p, data_path("astronaut.png"), &r), FACELESS_ERR_IMAGE_TOO_LARGE);
+    CHECK(contains(faceless_last_error(), "1000 bytes"));
+    CHECK(r == NULL);
+    /* A device is refused without being read (no hang, no memory blow-up). */
+    CHECK_STATUS(faceless_analyze_file(p, "/dev/zero", &r), FACELESS_ERR_IO);
+    CHECK_STATUS(faceless_pipeline_set_input_limits(p, 0, 0), FACELESS_OK);
+    CHECK_STATUS(faceless_analyze_file(p, data_path("astronaut.png"), &r), FACELESS_OK);
+    faceless_result_free(r);
+    faceless_pipeline_free(p);
+}
+
 TEST(analyze_batch) {
     size_t jlen, tlen;
     unsigned char *jpg = read_file("astronaut.jpg", &jlen);
@@ -663,6 +680,7 @@ int main(int argc, char **argv) {
     RUN(analyze_pixels_formats);
     RUN(analyze_pixels_misuse);
     RUN(max_pixels_option);
+    RUN(input_limits);
     RUN(analyze_batch);
     RUN(classify_aligned);
     RUN(results_are_independent);

@@ -17,7 +17,7 @@ use image::RgbImage;
 use serde_json::{json, Map, Value};
 
 fn main() -> ExitCode {
-    let args = match args::parse(std::env::args().skip(1)) {
+    let args = match args::parse(std::env::args_os().skip(1)) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("faceless: {e}\n\n{}", args::USAGE);
@@ -62,6 +62,44 @@ fn model_source(args: &args::Args) -> ModelSource {
     args.models
         .clone()
         .map_or(ModelSource::Embedded, ModelSource::Directory)
+}
+
+/// The limits the command line asks for (defaults for what it leaves out).
+fn limits(args: &args::Args) -> faceless::input::Limits {
+    faceless::input::Limits {
+        max_bytes: args.max_bytes.unwrap_or(0),
+        ..faceless::input::Limits::with_max_pixels(args.max_pixels.unwrap_or(0))
+    }
+}
+
+/// The files to process, whether every input was usable, and the summary of
+/// what was skipped (for the end of the run).
+fn expand_inputs(args: &args::Args) -> (Vec<PathBuf>, bool, Option<String>) {
+    let walk = walk::expand(&args.inputs);
+    let mut ok = !walk.failed;
+    let summary = walk.summary();
+    if walk.files.is_empty() {
+        eprintln!(
+            "faceless: no image to process in the {} input(s) given{}",
+            args.inputs.len(),
+            summary
+                .as_deref()
+                .map_or(String::new(), |s| format!(" ({s})"))
+        );
+        ok = false;
+        return (walk.files, ok, None);
+    }
+    (walk.files, ok, summary)
+}
+
+/// The `"image"` member of a JSON line: the path as UTF-8, replacing what is
+/// not UTF-8 with U+FFFD, and `"image_lossy": true` when it had to.
+fn image_json(m: &mut Map<String, Value>, path: &Path) {
+    let shown = path.to_string_lossy();
+    m.insert("image".into(), json!(shown));
+    if path.to_str().is_none() {
+        m.insert("image_lossy".into(), json!(true));
+    }
 }
 
 fn round(v: f32, digits: i32) -> Value {
@@ -120,13 +158,12 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
         builder = builder.min_face_size(m);
     }
     let detector = builder.build()?;
-    let inputs = walk::expand(&args.inputs);
-    let mut all_ok = inputs.iter().all(|i| i.is_ok());
-    let files: Vec<PathBuf> = report_walk_errors(inputs);
+    let limits = limits(args);
+    let (files, mut all_ok, summary) = expand_inputs(args);
     let mut out = std::io::stdout().lock();
     for path in &files {
         let shown = path.display().to_string();
-        let result = faceless::input::decode_path(path, faceless::input::DEFAULT_MAX_PIXELS)
+        let result = faceless::input::decode_path_with(path, &limits)
             .and_then(|img| detector.detect(&img).map(|faces| (img.dimensions(), faces)));
         match result {
             Ok(((w, h), faces)) => {
@@ -136,8 +173,12 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
                         .enumerate()
                         .map(|(i, f)| Value::Object(face_json(i, f)))
                         .collect();
-                    let line = json!({"image": shown, "width": w, "height": h, "faces": faces});
-                    let _ = writeln!(out, "{line}");
+                    let mut line = Map::new();
+                    image_json(&mut line, path);
+                    line.insert("width".into(), json!(w));
+                    line.insert("height".into(), json!(h));
+                    line.insert("faces".into(), Value::Array(faces));
+                    let _ = writeln!(out, "{}", Value::Object(line));
                 } else {
                     let _ = writeln!(out, "{shown}: {w}x{h}, {} face(s)", faces.len());
                     for (i, f) in faces.iter().enumerate() {
@@ -156,14 +197,10 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
             }
         }
     }
+    if let Some(s) = summary {
+        eprintln!("faceless: {s}");
+    }
     Ok(all_ok)
-}
-
-fn report_walk_errors(inputs: Vec<Result<PathBuf, String>>) -> Vec<PathBuf> {
-    inputs
-        .into_iter()
-        .filter_map(|i| i.map_err(|e| eprintln!("faceless: {e}")).ok())
-        .collect()
 }
 
 /// One analysed image, or why it failed.
@@ -177,10 +214,12 @@ fn analyze(args: &args::Args) -> faceless::Result<bool> {
     if let Some(m) = args.min_face {
         builder = builder.min_face_size(m);
     }
-    let pipeline = builder.build()?;
-    let inputs = walk::expand(&args.inputs);
-    let mut all_ok = inputs.iter().all(|i| i.is_ok());
-    let files = report_walk_errors(inputs);
+    let limits = limits(args);
+    let pipeline = builder
+        .max_pixels(limits.max_pixels)
+        .max_input_bytes(limits.max_bytes)
+        .build()?;
+    let (files, mut all_ok, summary) = expand_inputs(args);
     let draw_dir = args
         .draw
         .as_ref()
@@ -256,6 +295,9 @@ fn analyze(args: &args::Args) -> faceless::Result<bool> {
             eprintln!();
         }
     });
+    if let Some(s) = summary {
+        eprintln!("faceless: {s}");
+    }
     Ok(all_ok)
 }
 
@@ -268,10 +310,11 @@ fn bar(done: usize, total: usize) -> String {
 /// `photo.jpg` -> `photo.jpg.faceless.png`: the full name, so `a.jpg` and
 /// `a.png` in one directory do not overwrite each other's drawing.
 fn draw_name(path: &Path) -> PathBuf {
-    let name = path
+    let mut name = path
         .file_name()
-        .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
-    PathBuf::from(format!("{name}.faceless.png"))
+        .map_or_else(|| "image".into(), |s| s.to_os_string());
+    name.push(".faceless.png");
+    PathBuf::from(name)
 }
 
 fn analyze_one(
@@ -282,7 +325,7 @@ fn analyze_one(
     if !aligned {
         return pipeline.analyze_path(path);
     }
-    let chip = faceless::input::decode_path(path, pipeline.max_pixels())?;
+    let chip = faceless::input::decode_path_with(path, pipeline.limits())?;
     let attributes = pipeline.classify_aligned(&chip)?;
     let (w, h) = (chip.width() as f32, chip.height() as f32);
     let face = faceless::Face {
@@ -310,9 +353,12 @@ fn print_analysis(
     let shown = path.display().to_string();
     if args.json {
         let faces: Vec<Value> = faces.iter().map(analysis_json).collect();
-        let line =
-            json!({"image": shown, "width": img.width(), "height": img.height(), "faces": faces});
-        let _ = writeln!(out, "{line}");
+        let mut line = Map::new();
+        image_json(&mut line, path);
+        line.insert("width".into(), json!(img.width()));
+        line.insert("height".into(), json!(img.height()));
+        line.insert("faces".into(), Value::Array(faces));
+        let _ = writeln!(out, "{}", Value::Object(line));
         return;
     }
     // The seed's two dictionaries: where the faces are, then what they are.
