@@ -96,8 +96,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Landmark positions in the chip, and the chip's `(width, height)`.
+type Template = ([[f32; 2]; 5], (u32, u32));
+
 /// Reads `{"alignment": {"chip_size": [w, h], "landmarks": [[x, y]; 5]}}`.
-fn read_template(path: String) -> Result<([[f32; 2]; 5], (u32, u32)), Box<dyn std::error::Error>> {
+fn read_template(path: String) -> Result<Template, Box<dyn std::error::Error>> {
     #[derive(serde::Deserialize)]
     struct File {
         alignment: Alignment,
