@@ -1,5 +1,7 @@
 //! One place that feeds a float tensor to an ONNX Runtime session and copies
-//! the named outputs back out, so model code never touches `ort` types.
+//! the named outputs back out, so model code never touches `ort` types, and
+//! checks every output's shape, so model code can index without bounds
+//! worries and a wrong model is [`Error::Model`], never a panic.
 
 use ort::session::{RunOptions, Session};
 use ort::value::TensorRef;
@@ -13,15 +15,70 @@ pub(crate) struct Output {
     pub data: Vec<f32>,
 }
 
+/// One dimension of an expected output shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dim {
+    /// The input's batch size.
+    Batch,
+    /// Exactly this size.
+    Is(usize),
+    /// Any size, but the same for every `Free` of the same number across
+    /// the outputs of one run (P-Net's score and box maps share a grid).
+    Free(u8),
+}
+
+/// An output to fetch: its name and the shape it must have.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expect {
+    pub name: &'static str,
+    pub dims: &'static [Dim],
+}
+
+/// Checks `outputs` (in the order of `expected`) against their expected
+/// shapes for a batch of `batch`.
+fn check_shapes(
+    model: &'static str,
+    batch: usize,
+    expected: &[Expect],
+    outputs: &[Output],
+) -> Result<()> {
+    let mut free: Vec<(u8, usize)> = Vec::new();
+    for (e, o) in expected.iter().zip(outputs) {
+        let fits = o.shape.len() == e.dims.len()
+            && o.data.len() == o.shape.iter().product::<usize>()
+            && e.dims.iter().zip(&o.shape).all(|(&d, &got)| match d {
+                Dim::Batch => got == batch,
+                Dim::Is(n) => got == n,
+                Dim::Free(k) => match free.iter().find(|(id, _)| *id == k) {
+                    Some(&(_, seen)) => got == seen,
+                    None => {
+                        free.push((k, got));
+                        true
+                    }
+                },
+            });
+        if !fits {
+            return Err(Error::model(
+                model,
+                format!(
+                    "output {:?} has shape {:?}, expected {:?} for a batch of {batch}",
+                    e.name, o.shape, e.dims
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `session` on one input tensor named `input` and returns the outputs
-/// listed in `names`, in that order. The input is lent to ONNX Runtime, not
-/// copied.
+/// listed in `expected`, in that order, each checked against its shape. The
+/// input is lent to ONNX Runtime, not copied.
 pub(crate) fn run(
     session: &mut Session,
     model: &'static str,
     shape: [usize; 4],
     data: &[f32],
-    names: &[&str],
+    expected: &[Expect],
 ) -> Result<Vec<Output>> {
     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
     let tensor =
@@ -42,9 +99,9 @@ pub(crate) fn run(
         None => session.run(inputs),
     }
     .map_err(|e| Error::inference(model, e))?;
-    names
+    let fetched = expected
         .iter()
-        .map(|name| {
+        .map(|&Expect { name, .. }| {
             let value = outputs
                 .get(name)
                 .ok_or_else(|| Error::model(model, format!("has no output named {name:?}")))?;
@@ -56,7 +113,9 @@ pub(crate) fn run(
                 data: data.to_vec(),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    check_shapes(model, shape[0], expected, &fetched)?;
+    Ok(fetched)
 }
 
 /// Like [`run`] for a batch `[n, c, h, w]`, but in slices of at most
@@ -68,19 +127,19 @@ pub(crate) fn run_chunked(
     model: &'static str,
     shape: [usize; 4],
     data: &[f32],
-    names: &[&str],
+    expected: &[Expect],
     chunk: usize,
 ) -> Result<Vec<Output>> {
     let [n, c, h, w] = shape;
     if n <= chunk {
-        return run(session, model, shape, data, names);
+        return run(session, model, shape, data, expected);
     }
     let per = c * h * w;
     let mut merged: Vec<Output> = Vec::new();
     for start in (0..n).step_by(chunk) {
         let m = chunk.min(n - start);
         let part = &data[start * per..(start + m) * per];
-        let outs = run(session, model, [m, c, h, w], part, names)?;
+        let outs = run(session, model, [m, c, h, w], part, expected)?;
         if merged.is_empty() {
             merged = outs;
         } else {
@@ -91,4 +150,41 @@ pub(crate) fn run_chunked(
         }
     }
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(shape: &[usize]) -> Output {
+        Output {
+            shape: shape.to_vec(),
+            data: vec![0.0; shape.iter().product()],
+        }
+    }
+
+    const GRID: [Expect; 2] = [
+        Expect {
+            name: "reg",
+            dims: &[Dim::Batch, Dim::Is(4), Dim::Free(0), Dim::Free(1)],
+        },
+        Expect {
+            name: "prob",
+            dims: &[Dim::Batch, Dim::Is(2), Dim::Free(0), Dim::Free(1)],
+        },
+    ];
+
+    #[test]
+    fn shapes_are_checked() {
+        assert!(check_shapes("m", 1, &GRID, &[out(&[1, 4, 3, 5]), out(&[1, 2, 3, 5])]).is_ok());
+        for bad in [
+            [out(&[1, 4, 3, 5]), out(&[1, 2, 3, 4])], // grids differ
+            [out(&[2, 4, 3, 5]), out(&[2, 2, 3, 5])], // wrong batch
+            [out(&[1, 4, 3, 5]), out(&[1, 1, 3, 5])], // wrong channels
+            [out(&[1, 4, 3, 5]), out(&[1, 2, 15])],   // wrong rank
+        ] {
+            let e = check_shapes("m", 1, &GRID, &bad).unwrap_err();
+            assert!(matches!(e, Error::Model { .. }), "{e}");
+        }
+    }
 }

@@ -11,7 +11,28 @@ use manifest::{Manifest, OUTPUTS};
 pub use manifest::{AGE_GROUPS, ETHNICITY_LABELS, GENDER_LABELS};
 
 use crate::error::{Error, Result};
-use crate::inference;
+use crate::inference::{self, Dim, Expect};
+
+/// The model's outputs (named as in the manifest) and their shapes: logits
+/// per head, then the regressed age.
+const EXPECTED: [Expect; 4] = [
+    Expect {
+        name: OUTPUTS[0],
+        dims: &[Dim::Batch, Dim::Is(AGE_GROUPS)],
+    },
+    Expect {
+        name: OUTPUTS[1],
+        dims: &[Dim::Batch, Dim::Is(2)],
+    },
+    Expect {
+        name: OUTPUTS[2],
+        dims: &[Dim::Batch, Dim::Is(5)],
+    },
+    Expect {
+        name: OUTPUTS[3],
+        dims: &[Dim::Batch],
+    },
+];
 
 /// One categorical answer with its calibrated probabilities.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,16 +168,8 @@ impl ClassifierSpec {
             "faceless-attributes",
             [n, 3, h as usize, w as usize],
             &data,
-            &OUTPUTS,
+            &EXPECTED,
         )?;
-        for (o, width) in out.iter().zip([AGE_GROUPS, 2, 5, 1]) {
-            if o.data.len() != n * width {
-                return Err(Error::model(
-                    "faceless-attributes",
-                    format!("output of shape {:?} for a batch of {n}", o.shape),
-                ));
-            }
-        }
         let t = self.manifest.temperature;
         let m = &self.manifest;
         Ok((0..n)

@@ -8,11 +8,26 @@ use super::boxes::{nms, regress, Candidate, Overlap};
 use super::refine::crop_batch;
 use super::{DetectorOptions, Face};
 use crate::error::Result;
-use crate::inference;
+use crate::inference::{self, Dim, Expect};
 
 const SIDE: usize = 48;
 /// Crops per model run: bounds ONNX Runtime's working memory on crowds.
 const BATCH: usize = 256;
+/// Box offsets, five landmarks (x then y) and face/non-face scores per crop.
+const OUTPUTS: [Expect; 3] = [
+    Expect {
+        name: "reg",
+        dims: &[Dim::Batch, Dim::Is(4)],
+    },
+    Expect {
+        name: "landmarks",
+        dims: &[Dim::Batch, Dim::Is(10)],
+    },
+    Expect {
+        name: "prob",
+        dims: &[Dim::Batch, Dim::Is(2)],
+    },
+];
 
 /// Scores the refined candidates and returns the faces that pass O-Net's own
 /// threshold, with landmarks, after "Min" suppression of nested boxes.
@@ -31,7 +46,7 @@ pub(crate) fn finish(
         "onet",
         [kept.len(), 3, SIDE, SIDE],
         &data,
-        &["reg", "landmarks", "prob"],
+        &OUTPUTS,
         BATCH,
     )?;
     let (reg, marks, prob) = (&out[0], &out[1], &out[2]);

@@ -8,11 +8,23 @@ use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
 use super::resample::area_resize_into;
 use super::DetectorOptions;
 use crate::error::Result;
-use crate::inference;
+use crate::inference::{self, Dim, Expect};
 
 /// P-Net sees 12×12 windows with a stride of 2 pixels.
 const CELL: f32 = 12.0;
 const STRIDE: f32 = 2.0;
+
+/// Box offsets and face/non-face scores over one grid.
+const OUTPUTS: [Expect; 2] = [
+    Expect {
+        name: "reg",
+        dims: &[Dim::Batch, Dim::Is(4), Dim::Free(0), Dim::Free(1)],
+    },
+    Expect {
+        name: "prob",
+        dims: &[Dim::Batch, Dim::Is(2), Dim::Free(0), Dim::Free(1)],
+    },
+];
 
 /// The pyramid's scales: the first maps the minimum face size onto P-Net's
 /// 12-pixel window, each next one shrinks by `factor` until the shorter side
@@ -45,7 +57,7 @@ pub(crate) fn propose(
         let ws = (f64::from(w) * scale + 1.0) as usize;
         let mut data = vec![0f32; 3 * hs * ws];
         area_resize_into(img, (0, 0, w as usize, h as usize), ws, hs, &mut data);
-        let out = inference::run(session, "pnet", [1, 3, hs, ws], &data, &["reg", "prob"])?;
+        let out = inference::run(session, "pnet", [1, 3, hs, ws], &data, &OUTPUTS)?;
         let (reg, prob) = (&out[0], &out[1]);
         let (gh, gw) = (prob.shape[2], prob.shape[3]);
         let cells = gh * gw;

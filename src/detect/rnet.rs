@@ -8,11 +8,22 @@ use super::boxes::{nms, regress, square, Candidate, Overlap};
 use super::refine::crop_batch;
 use super::DetectorOptions;
 use crate::error::Result;
-use crate::inference;
+use crate::inference::{self, Dim, Expect};
 
 const SIDE: usize = 24;
 /// Crops per model run: bounds ONNX Runtime's working memory on crowds.
 const BATCH: usize = 256;
+/// Box offsets and face/non-face scores per crop.
+const OUTPUTS: [Expect; 2] = [
+    Expect {
+        name: "reg",
+        dims: &[Dim::Batch, Dim::Is(4)],
+    },
+    Expect {
+        name: "prob",
+        dims: &[Dim::Batch, Dim::Is(2)],
+    },
+];
 
 /// Rescores candidates; keeps those above the R-Net threshold, suppressed,
 /// regressed and squared for O-Net.
@@ -31,7 +42,7 @@ pub(crate) fn refine(
         "rnet",
         [kept.len(), 3, SIDE, SIDE],
         &data,
-        &["reg", "prob"],
+        &OUTPUTS,
         BATCH,
     )?;
     let (reg, prob) = (&out[0], &out[1]);
