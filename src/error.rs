@@ -98,6 +98,11 @@ pub enum Error {
         /// ONNX Runtime's message.
         reason: String,
     },
+
+    /// A bug in Faceless: a panic caught while analysing one image of a
+    /// batch (the other images are unaffected).
+    #[error("internal error (panic): {0}")]
+    Internal(String),
 }
 
 /// The kind of an [`Error`], stable across releases (the C status codes).
@@ -121,6 +126,8 @@ pub enum ErrorKind {
     Model = 8,
     /// See [`Error::Inference`].
     Inference = 9,
+    /// See [`Error::Internal`].
+    Internal = 10,
 }
 
 impl Error {
@@ -137,6 +144,7 @@ impl Error {
             Error::ExecutionProviderUnavailable { .. } => ErrorKind::ExecutionProviderUnavailable,
             Error::Model { .. } => ErrorKind::Model,
             Error::Inference { .. } => ErrorKind::Inference,
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 
@@ -145,6 +153,18 @@ impl Error {
             model: model.into(),
             reason: reason.to_string(),
         }
+    }
+
+    /// An [`Error::Internal`] from a caught panic's payload.
+    pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Self {
+        let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "unknown panic payload".to_string()
+        };
+        Error::Internal(msg)
     }
 
     pub(crate) fn inference(model: &'static str, reason: impl std::fmt::Display) -> Self {

@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod align;
+mod batch;
 pub mod classify;
 pub mod detect;
 mod error;
@@ -32,21 +33,15 @@ mod models;
 mod pipeline;
 pub mod runtime;
 mod session_pool;
+mod sessions;
 
-pub use classify::{Attributes, Prediction};
+pub use classify::{Attributes, Classifier, Prediction};
 pub use detect::{Detector, DetectorBuilder, DetectorOptions, Face};
 pub use error::{Error, ErrorKind, Result};
+pub use input::ImageInput;
 pub use models::ModelSource;
-pub use pipeline::{FaceAnalysis, Pipeline, PipelineBuilder};
+pub use pipeline::{BatchMode, FaceAnalysis, ImageAnalysis, Pipeline, PipelineBuilder};
+pub use sessions::SessionOptions;
 
 /// The crate version, also reported by the C ABI.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Session pools grow to this many sets when the caller sets no limit.
-pub(crate) fn session_limit(requested: usize) -> usize {
-    if requested > 0 {
-        requested
-    } else {
-        std::thread::available_parallelism().map_or(4, |n| n.get())
-    }
-}

@@ -1,19 +1,15 @@
 //! The whole job: detect every face, align each to the classifier's
 //! template, classify all faces of an image in one batch.
 
-use std::sync::Arc;
-
 use image::RgbImage;
-use ort::session::Session;
 
-use crate::classify::manifest::Manifest;
-use crate::classify::{Attributes, ClassifierSpec};
-use crate::detect::{DetectorOptions, Face, MtcnnSessions};
+use crate::classify::{Attributes, Classifier};
+use crate::detect::{Detector, DetectorOptions, Face};
 use crate::error::Result;
-use crate::input::{self, PixelFormat};
+use crate::input::{self, ImageInput, PixelFormat};
 use crate::models::ModelSource;
-use crate::runtime::{self, RuntimeOptions};
-use crate::session_pool::Pool;
+use crate::runtime::RuntimeOptions;
+use crate::sessions::SessionOptions;
 
 /// One face with its attributes.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,23 +22,37 @@ pub struct FaceAnalysis {
     pub attributes: Attributes,
 }
 
-/// Every session one call needs: the detector's three and the classifier.
-struct Engines {
-    mtcnn: MtcnnSessions,
-    classifier: Session,
+/// One analysed image: the decoded image and its faces, best first.
+#[derive(Debug, Clone)]
+pub struct ImageAnalysis {
+    /// The image as analysed (RGB, EXIF orientation applied).
+    pub image: RgbImage,
+    /// Every face found, best first; for an aligned chip, one face covering
+    /// the chip.
+    pub faces: Vec<FaceAnalysis>,
+}
+
+/// What a batch does with each image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchMode {
+    /// Detect, align and classify every face ([`Pipeline::analyze_input`]).
+    #[default]
+    Analyze,
+    /// Classify each image as an aligned chip
+    /// ([`Pipeline::classify_aligned_input`]).
+    ClassifyAligned,
 }
 
 /// Detection, alignment and classification behind one handle.
 ///
 /// `Pipeline` is `Send + Sync`. ONNX Runtime sessions run one call at a
-/// time, so the pipeline keeps a pool of session sets: each call checks one
-/// set out, a new set is created when all are busy (up to
-/// [`PipelineBuilder::max_sessions`]), and beyond that callers wait. Calls on
-/// one pipeline from many threads therefore run in parallel.
+/// time, so the detector and the classifier each keep a pool of sessions:
+/// each call checks sessions out, new ones are created when all are busy (up
+/// to [`PipelineBuilder::max_sessions`]), and beyond that callers wait. Calls
+/// on one pipeline from many threads therefore run in parallel.
 pub struct Pipeline {
-    detector: DetectorOptions,
-    spec: Arc<ClassifierSpec>,
-    pool: Pool<Engines>,
+    detector: Detector,
+    classifier: Classifier,
     limits: input::Limits,
 }
 
@@ -50,31 +60,18 @@ impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
             .field("detector", &self.detector)
+            .field("classifier", &self.classifier)
             .field("limits", &self.limits)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
 /// Configures and builds a [`Pipeline`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PipelineBuilder {
     detector: DetectorOptions,
-    runtime: RuntimeOptions,
-    models: ModelSource,
-    max_sessions: usize,
+    sessions: SessionOptions,
     limits: input::Limits,
-}
-
-impl Default for PipelineBuilder {
-    fn default() -> Self {
-        PipelineBuilder {
-            detector: DetectorOptions::default(),
-            runtime: RuntimeOptions::default(),
-            models: ModelSource::Embedded,
-            max_sessions: 0,
-            limits: input::Limits::default(),
-        }
-    }
 }
 
 impl PipelineBuilder {
@@ -88,19 +85,24 @@ impl PipelineBuilder {
         self.detector.min_face_size = pixels;
         self
     }
+    /// Replaces the session options (runtime, models, concurrency).
+    pub fn sessions(mut self, sessions: SessionOptions) -> Self {
+        self.sessions = sessions;
+        self
+    }
     /// How ONNX Runtime is found and configured.
     pub fn runtime(mut self, runtime: RuntimeOptions) -> Self {
-        self.runtime = runtime;
+        self.sessions.runtime = runtime;
         self
     }
     /// Where the models come from (embedded by default).
     pub fn models(mut self, models: ModelSource) -> Self {
-        self.models = models;
+        self.sessions.models = models;
         self
     }
     /// Most calls served at once (0, the default: the number of CPUs).
     pub fn max_sessions(mut self, n: usize) -> Self {
-        self.max_sessions = n;
+        self.sessions.max_sessions = n;
         self
     }
     /// Largest image accepted, as width × height (0: the default,
@@ -127,36 +129,11 @@ impl PipelineBuilder {
     }
 
     /// Loads the runtime, checks the models against their manifest and
-    /// creates the first set of sessions.
+    /// creates the first sessions of the detector and the classifier.
     pub fn build(self) -> Result<Pipeline> {
-        self.detector.validate()?;
-        let mtcnn = Arc::new(self.models.load_mtcnn()?);
-        let (onnx, json) = self.models.load_classifier()?;
-        let manifest = Manifest::parse(&json)?;
-        manifest.check_onnx(&onnx)?;
-        let spec = Arc::new(ClassifierSpec::new(manifest));
-        // Borrowed when embedded: no copy of the model for the pool's sessions.
-        let onnx = Arc::new(onnx);
-        let (env, _) = runtime::environment(&self.runtime)?;
-        let rt = self.runtime.clone();
-        let spec2 = spec.clone();
-        let make = move || -> Result<Engines> {
-            let classifier = runtime::session(&env, &rt, "faceless-attributes", &onnx)?;
-            spec2.check_session(&classifier)?;
-            Ok(Engines {
-                mtcnn: MtcnnSessions::create(&env, &rt, &mtcnn)?,
-                classifier,
-            })
-        };
-        let first = make()?;
         Ok(Pipeline {
-            detector: self.detector,
-            spec,
-            pool: Pool::new(
-                first,
-                crate::session_limit(self.max_sessions),
-                Box::new(make),
-            ),
+            detector: Detector::new(self.detector, &self.sessions)?,
+            classifier: Classifier::new(&self.sessions)?,
             limits: self.limits,
         })
     }
@@ -173,9 +150,9 @@ impl Pipeline {
         Self::builder().build()
     }
 
-    /// Most calls served at once (the session pool's limit).
+    /// Most calls served at once (the session pools' limit).
     pub fn max_sessions(&self) -> usize {
-        self.pool.limit()
+        self.detector.max_sessions()
     }
 
     /// The image size limit (width × height) this pipeline enforces.
@@ -202,60 +179,54 @@ impl Pipeline {
 
     /// The detector options in force.
     pub fn detector_options(&self) -> &DetectorOptions {
-        &self.detector
+        self.detector.options()
     }
 
     /// The classifier's name and version, from its manifest.
     pub fn model_version(&self) -> (&str, &str) {
-        (&self.spec.manifest.name, &self.spec.manifest.version)
+        let m = &self.classifier.spec().manifest;
+        (&m.name, &m.version)
     }
 
     /// Labels of the 12 age groups, in index order.
     pub fn age_group_labels(&self) -> &[String] {
-        self.spec.age_group_labels()
+        self.classifier.spec().age_group_labels()
     }
 
     /// Size `(width, height)` of the aligned chips the classifier expects
     /// from [`Pipeline::align`] (the training chips' size).
     pub fn chip_size(&self) -> (u32, u32) {
-        self.spec.template().1
+        self.classifier.spec().template().1
     }
 
     /// Cuts the aligned chip of one detected face, as the classifier sees it.
     pub fn align(&self, img: &RgbImage, face: &Face) -> RgbImage {
-        let (template, chip) = self.spec.template();
+        let (template, chip) = self.classifier.spec().template();
         crate::align::align(img, &face.landmarks, &template, chip)
     }
 
     /// Detects the faces in `img` without classifying them; best first.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
+        self.check_size(img)?;
+        self.detector.detect(img)
+    }
+
+    fn check_size(&self, img: &RgbImage) -> Result<()> {
         input::check_size(
             u64::from(img.width()),
             u64::from(img.height()),
             self.limits.max_pixels,
-        )?;
-        let pixels = u64::from(img.width()) * u64::from(img.height());
-        crate::memory::for_image(pixels, || {
-            self.pool.with(|e| e.mtcnn.detect(img, &self.detector))
-        })
+        )
     }
 
     /// Detects, aligns and classifies every face in `img`; faces best first.
     pub fn analyze(&self, img: &RgbImage) -> Result<Vec<FaceAnalysis>> {
-        input::check_size(
-            u64::from(img.width()),
-            u64::from(img.height()),
-            self.limits.max_pixels,
-        )?;
+        self.check_size(img)?;
         let pixels = u64::from(img.width()) * u64::from(img.height());
-        crate::memory::for_image(pixels, || self.analyze_pooled(img))
-    }
-
-    fn analyze_pooled(&self, img: &RgbImage) -> Result<Vec<FaceAnalysis>> {
-        self.pool.with(|e| {
-            let faces = e.mtcnn.detect(img, &self.detector)?;
+        crate::memory::for_image(pixels, || {
+            let faces = self.detector.detect_in_scope(img)?;
             let chips: Vec<RgbImage> = faces.iter().map(|f| self.align(img, f)).collect();
-            let attributes = self.spec.classify(&mut e.classifier, &chips)?;
+            let attributes = self.classifier.classify(&chips)?;
             Ok(faces
                 .into_iter()
                 .zip(attributes)
@@ -269,21 +240,26 @@ impl Pipeline {
         })
     }
 
+    /// Decodes an image (within this pipeline's limits) and analyses it.
+    pub fn analyze_input(&self, input: &ImageInput<'_>) -> Result<ImageAnalysis> {
+        let image = input.decode(&self.limits)?;
+        let faces = self.analyze(&image)?;
+        Ok(ImageAnalysis { image, faces })
+    }
+
     /// Decodes an image file (EXIF orientation applied) and analyses it.
     pub fn analyze_path(
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> Result<(RgbImage, Vec<FaceAnalysis>)> {
-        let img = input::decode_path_with(path, &self.limits)?;
-        let faces = self.analyze(&img)?;
-        Ok((img, faces))
+        let a = self.analyze_input(&ImageInput::Path(path.as_ref()))?;
+        Ok((a.image, a.faces))
     }
 
     /// Decodes encoded image bytes and analyses them.
     pub fn analyze_bytes(&self, bytes: &[u8]) -> Result<(RgbImage, Vec<FaceAnalysis>)> {
-        let img = input::decode_bytes_with(bytes, &self.limits)?;
-        let faces = self.analyze(&img)?;
-        Ok((img, faces))
+        let a = self.analyze_input(&ImageInput::Encoded(bytes))?;
+        Ok((a.image, a.faces))
     }
 
     /// Analyses a raw pixel buffer (see [`input::from_raw`]).
@@ -295,29 +271,117 @@ impl Pipeline {
         stride: usize,
         format: PixelFormat,
     ) -> Result<Vec<FaceAnalysis>> {
-        let img = input::from_raw(
-            pixels,
+        let input = ImageInput::Pixels {
+            data: pixels,
             width,
             height,
             stride,
             format,
-            self.limits.max_pixels,
-        )?;
-        self.analyze(&img)
+        };
+        Ok(self.analyze_input(&input)?.faces)
     }
 
     /// Classifies a face chip that is already aligned like the training
-    /// chips (UTKFace "aligned & cropped"); no detection is run.
-    pub fn classify_aligned(&self, chip: &RgbImage) -> Result<Attributes> {
-        input::check_size(
-            u64::from(chip.width()),
-            u64::from(chip.height()),
-            self.limits.max_pixels,
-        )?;
-        let mut out = self.pool.with(|e| {
-            self.spec
-                .classify(&mut e.classifier, std::slice::from_ref(chip))
-        })?;
-        Ok(out.remove(0))
+    /// chips (UTKFace "aligned & cropped"); no detection is run. The answer
+    /// is one face whose box covers the chip, with score 1 and zero
+    /// landmarks.
+    pub fn classify_aligned(&self, chip: &RgbImage) -> Result<FaceAnalysis> {
+        self.check_size(chip)?;
+        let attributes = self
+            .classifier
+            .classify(std::slice::from_ref(chip))?
+            .remove(0);
+        let (w, h) = (chip.width() as f32, chip.height() as f32);
+        Ok(FaceAnalysis {
+            id: 0,
+            face: Face {
+                bbox: [0.0, 0.0, w, h],
+                score: 1.0,
+                landmarks: [[0.0; 2]; 5],
+            },
+            attributes,
+        })
+    }
+
+    /// Decodes an aligned chip and classifies it ([`Pipeline::classify_aligned`]).
+    pub fn classify_aligned_input(&self, input: &ImageInput<'_>) -> Result<ImageAnalysis> {
+        let image = input.decode(&self.limits)?;
+        let face = self.classify_aligned(&image)?;
+        Ok(ImageAnalysis {
+            image,
+            faces: vec![face],
+        })
+    }
+
+    /// Runs one image of a batch.
+    pub fn run(&self, mode: BatchMode, input: &ImageInput<'_>) -> Result<ImageAnalysis> {
+        match mode {
+            BatchMode::Analyze => self.analyze_input(input),
+            BatchMode::ClassifyAligned => self.classify_aligned_input(input),
+        }
+    }
+
+    /// Analyses every input, up to [`Pipeline::max_sessions`] at a time in
+    /// parallel, and calls `deliver(i, outcome)` on this thread for each, in
+    /// input order, as soon as it and every earlier one are done (so the
+    /// decoded images need not all be held at once). Each image succeeds or
+    /// fails alone; a panic while analysing one is its [`crate::Error::Internal`].
+    pub fn analyze_batch_each(
+        &self,
+        inputs: &[ImageInput<'_>],
+        mode: BatchMode,
+        deliver: impl FnMut(usize, Result<ImageAnalysis>),
+    ) {
+        crate::batch::run(
+            inputs.len(),
+            self.max_sessions(),
+            |i| self.run(mode, &inputs[i]),
+            deliver,
+        );
+    }
+
+    /// [`Pipeline::analyze_batch_each`], collected: one outcome per input,
+    /// in input order.
+    pub fn analyze_batch(
+        &self,
+        inputs: &[ImageInput<'_>],
+        mode: BatchMode,
+    ) -> Vec<Result<ImageAnalysis>> {
+        let mut out = Vec::with_capacity(inputs.len());
+        self.analyze_batch_each(inputs, mode, |_, r| out.push(r));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    /// A panic while a session set is checked out (a bug in model code)
+    /// must not use up the pool: after more panics than `max_sessions` in
+    /// each pool, an image is still analysed instead of waiting forever.
+    #[test]
+    fn panics_inside_checked_out_sessions_do_not_exhaust_the_pools() {
+        let pipeline = Pipeline::builder().max_sessions(2).build().unwrap();
+        for _ in 0..5 {
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                pipeline
+                    .detector
+                    .pool()
+                    .with(|_| -> Result<()> { panic!("bug in detection") })
+            }));
+            assert!(r.is_err());
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                pipeline
+                    .classifier
+                    .pool()
+                    .with(|_| -> Result<()> { panic!("bug in classification") })
+            }));
+            assert!(r.is_err());
+        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/astronaut.png");
+        let (_, faces) = pipeline.analyze_path(path).unwrap();
+        assert_eq!(faces.len(), 1);
     }
 }

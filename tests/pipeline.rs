@@ -95,8 +95,15 @@ fn aligned_chip_entry_point() {
     assert_eq!(aligned.dimensions(), pipeline().chip_size());
     // Classifying the pipeline's own aligned chip gives the pipeline's answer.
     let a = pipeline().classify_aligned(&aligned).unwrap();
-    check_attributes(&a, pipeline());
-    assert_eq!(a, faces[0].attributes);
+    check_attributes(&a.attributes, pipeline());
+    assert_eq!(a.attributes, faces[0].attributes);
+    // One face covering the whole chip.
+    let (w, h) = aligned.dimensions();
+    assert_eq!(a.face.bbox, [0.0, 0.0, w as f32, h as f32]);
+    assert_eq!((a.id, a.face.score), (0, 1.0));
+    // Every prediction carries its label set.
+    assert_eq!(&*a.attributes.gender.labels, ["male", "female"]);
+    assert_eq!(a.attributes.age_group.labels.len(), 12);
 }
 
 #[test]
@@ -131,7 +138,7 @@ fn classifier_reads_utkface_chips_correctly() {
     let (mut gender_ok, mut eth_ok, mut abs_err) = (0, 0, 0f32);
     for (_, file, age, gender, eth) in &rows {
         let chip = decode_path(dir.join(file), DEFAULT_MAX_PIXELS).unwrap();
-        let a = pipeline().classify_aligned(&chip).unwrap();
+        let a = pipeline().classify_aligned(&chip).unwrap().attributes;
         gender_ok += usize::from(a.gender.index == *gender);
         eth_ok += usize::from(a.ethnicity.index == *eth);
         abs_err += (a.age_years - *age as f32).abs();
@@ -236,4 +243,41 @@ fn unavailable_execution_provider_is_a_clear_error() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ExecutionProviderUnavailable, "{err}");
     assert!(err.to_string().contains("CUDAExecutionProvider"), "{err}");
+}
+
+#[test]
+fn batch_runs_every_input_kind_and_fails_images_alone() {
+    use faceless::input::PixelFormat;
+    use faceless::{BatchMode, ImageInput};
+    let p = pipeline();
+    let png = std::fs::read(data("astronaut.png")).unwrap();
+    let img = decode_path(data("astronaut.png"), DEFAULT_MAX_PIXELS).unwrap();
+    let path = data("astronaut.jpg");
+    let missing = data("no_such_file.png");
+    let inputs = [
+        ImageInput::Path(&path),
+        ImageInput::Encoded(&png),
+        ImageInput::Encoded(b"not an image"),
+        ImageInput::Pixels {
+            data: img.as_raw(),
+            width: img.width(),
+            height: img.height(),
+            stride: img.width() as usize * 3,
+            format: PixelFormat::Rgb,
+        },
+        ImageInput::Path(&missing),
+    ];
+    let out = p.analyze_batch(&inputs, BatchMode::Analyze);
+    assert_eq!(out.len(), inputs.len());
+    let faces = |i: usize| out[i].as_ref().unwrap().faces.clone();
+    assert_eq!(faces(0), p.analyze_path(&path).unwrap().1);
+    assert_eq!(faces(1), faces(3));
+    assert_eq!(faces(1), p.analyze(&img).unwrap());
+    assert_eq!(out[2].as_ref().unwrap_err().kind(), ErrorKind::Decode);
+    assert_eq!(out[4].as_ref().unwrap_err().kind(), ErrorKind::Io);
+    let aligned = p.analyze_batch(&inputs[1..2], BatchMode::ClassifyAligned);
+    assert_eq!(
+        aligned[0].as_ref().unwrap().faces,
+        [p.classify_aligned(&img).unwrap()]
+    );
 }

@@ -1,12 +1,16 @@
 //! Face attributes: age group, age in years, gender and ethnicity, from an
 //! aligned face chip, with temperature-calibrated probabilities.
 
+mod classifier;
 pub(crate) mod manifest;
+
+use std::sync::Arc;
 
 use image::imageops::FilterType;
 use image::RgbImage;
 use ort::session::Session;
 
+pub use classifier::Classifier;
 use manifest::{Manifest, OUTPUTS};
 pub use manifest::{AGE_GROUPS, ETHNICITY_LABELS, GENDER_LABELS};
 
@@ -45,6 +49,9 @@ pub struct Prediction {
     pub prob: f32,
     /// The probability of every class, in label order; they sum to 1.
     pub probs: Vec<f32>,
+    /// The label of every class, in the order of `probs` (shared by every
+    /// prediction of one classifier).
+    pub labels: Arc<[String]>,
 }
 
 /// Everything the classifier says about one face.
@@ -65,11 +72,19 @@ pub struct Attributes {
 #[derive(Debug, Clone)]
 pub(crate) struct ClassifierSpec {
     pub manifest: Manifest,
+    /// Age group, gender and ethnicity labels, built once so predictions
+    /// share them.
+    labels: [Arc<[String]>; 3],
 }
 
 impl ClassifierSpec {
     pub fn new(manifest: Manifest) -> Self {
-        ClassifierSpec { manifest }
+        let labels = [
+            manifest.age_groups.labels.as_slice().into(),
+            manifest.gender_labels.as_slice().into(),
+            manifest.ethnicity_labels.as_slice().into(),
+        ];
+        ClassifierSpec { manifest, labels }
     }
 
     /// Input side `(width, height)` in pixels.
@@ -171,28 +186,24 @@ impl ClassifierSpec {
             &EXPECTED,
         )?;
         let t = self.manifest.temperature;
-        let m = &self.manifest;
+        let [ages, genders, ethnicities] = &self.labels;
         Ok((0..n)
             .map(|i| Attributes {
                 age_group: predict(
                     &out[0].data[i * AGE_GROUPS..(i + 1) * AGE_GROUPS],
                     t.age_group,
-                    &m.age_groups.labels,
+                    ages,
                 ),
                 age_years: out[3].data[i].max(0.0),
-                gender: predict(&out[1].data[i * 2..i * 2 + 2], t.gender, &m.gender_labels),
-                ethnicity: predict(
-                    &out[2].data[i * 5..i * 5 + 5],
-                    t.ethnicity,
-                    &m.ethnicity_labels,
-                ),
+                gender: predict(&out[1].data[i * 2..i * 2 + 2], t.gender, genders),
+                ethnicity: predict(&out[2].data[i * 5..i * 5 + 5], t.ethnicity, ethnicities),
             })
             .collect())
     }
 }
 
 /// Calibrated softmax(logits / T) and its arg-max.
-fn predict(logits: &[f32], temperature: f32, labels: &[String]) -> Prediction {
+fn predict(logits: &[f32], temperature: f32, labels: &Arc<[String]>) -> Prediction {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exp: Vec<f32> = logits
         .iter()
@@ -210,6 +221,7 @@ fn predict(logits: &[f32], temperature: f32, labels: &[String]) -> Prediction {
         label: labels[index].clone(),
         prob: probs[index],
         probs,
+        labels: labels.clone(),
     }
 }
 
@@ -219,7 +231,7 @@ mod tests {
 
     #[test]
     fn temperature_softens() {
-        let labels = vec!["a".to_string(), "b".to_string()];
+        let labels: Arc<[String]> = ["a".to_string(), "b".to_string()].into();
         let sharp = predict(&[0.0, 2.0], 1.0, &labels);
         let soft = predict(&[0.0, 2.0], 2.0, &labels);
         assert_eq!(sharp.index, 1);

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::models::{ModelSet, ModelSource};
 use crate::runtime::{self, RuntimeOptions};
 use crate::session_pool::Pool;
+use crate::sessions::SessionOptions;
 
 /// One detected face, in original image pixel coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,9 +175,7 @@ impl std::fmt::Debug for Detector {
 #[derive(Debug, Clone, Default)]
 pub struct DetectorBuilder {
     options: DetectorOptions,
-    runtime: RuntimeOptions,
-    models: ModelSource,
-    max_sessions: usize,
+    sessions: SessionOptions,
 }
 
 impl DetectorBuilder {
@@ -195,38 +194,30 @@ impl DetectorBuilder {
         self.options.thresholds = thresholds;
         self
     }
+    /// Replaces the session options (runtime, models, concurrency).
+    pub fn sessions(mut self, sessions: SessionOptions) -> Self {
+        self.sessions = sessions;
+        self
+    }
     /// How ONNX Runtime is found and configured.
     pub fn runtime(mut self, runtime: RuntimeOptions) -> Self {
-        self.runtime = runtime;
+        self.sessions.runtime = runtime;
         self
     }
     /// Where the models come from (embedded by default).
     pub fn models(mut self, models: ModelSource) -> Self {
-        self.models = models;
+        self.sessions.models = models;
         self
     }
     /// Most calls served at once; further callers wait. 0 (the default)
     /// means the number of CPUs.
     pub fn max_sessions(mut self, n: usize) -> Self {
-        self.max_sessions = n;
+        self.sessions.max_sessions = n;
         self
     }
     /// Loads the runtime and the models.
     pub fn build(self) -> Result<Detector> {
-        self.options.validate()?;
-        let models = std::sync::Arc::new(self.models.load_mtcnn()?);
-        let (env, _) = runtime::environment(&self.runtime)?;
-        let first = MtcnnSessions::create(&env, &self.runtime, &models)?;
-        let rt = self.runtime.clone();
-        let pool = Pool::new(
-            first,
-            crate::session_limit(self.max_sessions),
-            Box::new(move || MtcnnSessions::create(&env, &rt, &models)),
-        );
-        Ok(Detector {
-            options: self.options,
-            pool,
-        })
+        Detector::new(self.options, &self.sessions)
     }
 }
 
@@ -236,15 +227,37 @@ impl Detector {
         DetectorBuilder::default()
     }
 
+    pub(crate) fn new(options: DetectorOptions, sessions: &SessionOptions) -> Result<Detector> {
+        options.validate()?;
+        let models = std::sync::Arc::new(sessions.models.load_mtcnn()?);
+        let pool = sessions.pool(move |env, rt| MtcnnSessions::create(env, rt, &models))?;
+        Ok(Detector { options, pool })
+    }
+
     /// The options this detector runs with.
     pub fn options(&self) -> &DetectorOptions {
         &self.options
+    }
+
+    /// Most calls served at once (the session pool's limit).
+    pub fn max_sessions(&self) -> usize {
+        self.pool.limit()
     }
 
     /// Finds every face in `img`, best score first. An image without faces
     /// gives an empty list, not an error.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
         let pixels = u64::from(img.width()) * u64::from(img.height());
-        crate::memory::for_image(pixels, || self.pool.with(|s| s.detect(img, &self.options)))
+        crate::memory::for_image(pixels, || self.detect_in_scope(img))
+    }
+
+    /// [`Detector::detect`] inside a caller's [`crate::memory::for_image`].
+    pub(crate) fn detect_in_scope(&self, img: &RgbImage) -> Result<Vec<Face>> {
+        self.pool.with(|s| s.detect(img, &self.options))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &Pool<MtcnnSessions> {
+        &self.pool
     }
 }

@@ -2,18 +2,13 @@
 //! aligned chips.
 
 use std::ffi::c_char;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-
-use image::RgbImage;
 
 use super::options::{c_path, FacelessPipeline};
-use super::result::{make_result, FacelessResult, Labels};
+use super::result::{make_result, FacelessResult};
 use super::status::{guard, non_null, set_last_error, Fail, FACELESS_OK};
-use crate::input::{self, PixelFormat};
-use crate::{FaceAnalysis, Pipeline};
+use crate::input::{ImageInput, PixelFormat};
+use crate::{BatchMode, ImageAnalysis};
 
 /// Layout of one pixel in a raw buffer; 8 bits per channel. Passed as
 /// `int32_t`; other values are `FACELESS_ERR_INVALID_ARGUMENT`.
@@ -68,36 +63,6 @@ pub struct FacelessImage {
     pub format: i32,
 }
 
-/// An image argument after pointer checks; borrows the caller's memory and
-/// is `Send`, so batch workers can decode it.
-enum Source<'a> {
-    File(PathBuf),
-    Encoded(&'a [u8]),
-    Pixels {
-        data: &'a [u8],
-        width: u32,
-        height: u32,
-        stride: usize,
-        format: PixelFormat,
-    },
-}
-
-impl Source<'_> {
-    fn decode(&self, limits: &input::Limits) -> Result<RgbImage, Fail> {
-        Ok(match self {
-            Source::File(p) => input::decode_path_with(p, limits)?,
-            Source::Encoded(b) => input::decode_bytes_with(b, limits)?,
-            Source::Pixels {
-                data,
-                width,
-                height,
-                stride,
-                format,
-            } => input::from_raw(data, *width, *height, *stride, *format, limits.max_pixels)?,
-        })
-    }
-}
-
 unsafe fn pipeline_ref<'a>(p: *const FacelessPipeline) -> Result<&'a FacelessPipeline, Fail> {
     non_null(p, "pipeline")?;
     // SAFETY: a non-NULL handle comes from faceless_pipeline_create.
@@ -118,13 +83,42 @@ unsafe fn bytes<'a>(data: *const u8, len: usize, name: &'static str) -> Result<&
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
 }
 
-unsafe fn file<'a>(path: *const c_char) -> Result<Source<'a>, Fail> {
+unsafe fn file(path: *const c_char) -> Result<PathBuf, Fail> {
     non_null(path, "path")?;
     let p = unsafe { c_path(path) };
     if p.as_os_str().is_empty() {
         return Err(Fail::Invalid("`path` is empty".into()));
     }
-    Ok(Source::File(p))
+    Ok(p)
+}
+
+/// A C pixel format code as the core's [`PixelFormat`].
+fn pixel_format(code: i32) -> Result<PixelFormat, Fail> {
+    use FacelessPixelFormat as F;
+    Ok(match code {
+        c if c == F::Rgb as i32 => PixelFormat::Rgb,
+        c if c == F::Bgr as i32 => PixelFormat::Bgr,
+        c if c == F::Rgba as i32 => PixelFormat::Rgba,
+        c if c == F::Bgra as i32 => PixelFormat::Bgra,
+        c if c == F::Gray8 as i32 => PixelFormat::Gray8,
+        c => return Err(Fail::Invalid(format!("unknown pixel format {c}"))),
+    })
+}
+
+/// An image argument after pointer checks; a path is owned (converted from
+/// the C string), everything else borrows the caller's memory.
+enum Arg<'a> {
+    File(PathBuf),
+    Input(ImageInput<'a>),
+}
+
+impl Arg<'_> {
+    fn input(&self) -> ImageInput<'_> {
+        match self {
+            Arg::File(p) => ImageInput::Path(p),
+            Arg::Input(i) => *i,
+        }
+    }
 }
 
 unsafe fn pixels<'a>(
@@ -134,24 +128,27 @@ unsafe fn pixels<'a>(
     height: u32,
     stride: usize,
     format: i32,
-) -> Result<Source<'a>, Fail> {
-    let format = PixelFormat::from_code(format)
-        .ok_or_else(|| Fail::Invalid(format!("unknown pixel format {format}")))?;
-    Ok(Source::Pixels {
+) -> Result<Arg<'a>, Fail> {
+    let format = pixel_format(format)?;
+    Ok(Arg::Input(ImageInput::Pixels {
         data: unsafe { bytes(data, len, "data")? },
         width,
         height,
         stride,
         format,
-    })
+    }))
 }
 
-unsafe fn image_source<'a>(img: &FacelessImage) -> Result<Source<'a>, Fail> {
+unsafe fn encoded<'a>(data: *const u8, len: usize) -> Result<Arg<'a>, Fail> {
+    Ok(Arg::Input(ImageInput::Encoded(unsafe {
+        bytes(data, len, "data")?
+    })))
+}
+
+unsafe fn image_arg<'a>(img: &FacelessImage) -> Result<Arg<'a>, Fail> {
     match img.kind {
-        k if k == FacelessImageKind::File as i32 => unsafe { file(img.path) },
-        k if k == FacelessImageKind::Encoded as i32 => Ok(Source::Encoded(unsafe {
-            bytes(img.data, img.len, "data")?
-        })),
+        k if k == FacelessImageKind::File as i32 => Ok(Arg::File(unsafe { file(img.path)? })),
+        k if k == FacelessImageKind::Encoded as i32 => unsafe { encoded(img.data, img.len) },
         k if k == FacelessImageKind::Pixels as i32 => unsafe {
             pixels(
                 img.data, img.len, img.width, img.height, img.stride, img.format,
@@ -161,65 +158,21 @@ unsafe fn image_source<'a>(img: &FacelessImage) -> Result<Source<'a>, Fail> {
     }
 }
 
-fn labels(p: &Pipeline) -> Labels<'_> {
-    Labels {
-        age_group: p.age_group_labels().iter().map(String::as_str).collect(),
-        gender: crate::classify::GENDER_LABELS.to_vec(),
-        ethnicity: crate::classify::ETHNICITY_LABELS.to_vec(),
-    }
-}
-
-/// An image's size and faces, before marshalling.
-type Analysed = (u32, u32, Vec<FaceAnalysis>);
-
-/// Decodes and analyses one image (no marshalling into C memory, so it can
-/// run on a worker thread).
-fn run(p: &FacelessPipeline, src: &Source<'_>) -> Result<Analysed, Fail> {
-    let img = src.decode(p.inner.limits())?;
-    let faces = p.inner.analyze(&img)?;
-    Ok((img.width(), img.height(), faces))
-}
-
-unsafe fn analyze_one(
+/// Runs one image (analysis or aligned classification) and hands the
+/// caller a new result.
+unsafe fn run_one(
     pipeline: *const FacelessPipeline,
     out: *mut *mut FacelessResult,
-    source: impl FnOnce() -> Result<Source<'static>, Fail>,
+    mode: BatchMode,
+    arg: impl FnOnce() -> Result<Arg<'static>, Fail>,
 ) -> i32 {
     guard(|| {
         non_null(out, "out")?;
         // SAFETY: `out` is non-NULL and writable.
         unsafe { out.write(std::ptr::null_mut()) };
         let p = unsafe { pipeline_ref(pipeline)? };
-        let src = source()?;
-        let (w, h, faces) = run(p, &src)?;
-        unsafe { out.write(make_result(w, h, &faces, &labels(&p.inner))) };
-        Ok(())
-    })
-}
-
-unsafe fn classify_one(
-    pipeline: *const FacelessPipeline,
-    out: *mut *mut FacelessResult,
-    source: impl FnOnce() -> Result<Source<'static>, Fail>,
-) -> i32 {
-    guard(|| {
-        non_null(out, "out")?;
-        // SAFETY: `out` is non-NULL and writable.
-        unsafe { out.write(std::ptr::null_mut()) };
-        let p = unsafe { pipeline_ref(pipeline)? };
-        let img = source()?.decode(p.inner.limits())?;
-        let attributes = p.inner.classify_aligned(&img)?;
-        let (w, h) = (img.width(), img.height());
-        let face = FaceAnalysis {
-            id: 0,
-            face: crate::Face {
-                bbox: [0.0, 0.0, w as f32, h as f32],
-                score: 1.0,
-                landmarks: [[0.0; 2]; 5],
-            },
-            attributes,
-        };
-        unsafe { out.write(make_result(w, h, &[face], &labels(&p.inner))) };
+        let analysis = p.inner.run(mode, &arg()?.input())?;
+        unsafe { out.write(make_result(&analysis)) };
         Ok(())
     })
 }
@@ -245,7 +198,11 @@ pub unsafe extern "C" fn faceless_analyze_file(
     path: *const c_char,
     out: *mut *mut FacelessResult,
 ) -> i32 {
-    unsafe { analyze_one(pipeline, out, || file(path)) }
+    unsafe {
+        run_one(pipeline, out, BatchMode::Analyze, || {
+            Ok(Arg::File(file(path)?))
+        })
+    }
 }
 
 /// Like `faceless_analyze_file`, for an encoded image (the contents of an
@@ -270,11 +227,7 @@ pub unsafe extern "C" fn faceless_analyze_encoded(
     len: usize,
     out: *mut *mut FacelessResult,
 ) -> i32 {
-    unsafe {
-        analyze_one(pipeline, out, || {
-            Ok(Source::Encoded(bytes(data, len, "data")?))
-        })
-    }
+    unsafe { run_one(pipeline, out, BatchMode::Analyze, || encoded(data, len)) }
 }
 
 /// Like `faceless_analyze_file`, for raw pixels: `height` rows of `width`
@@ -298,7 +251,7 @@ pub unsafe extern "C" fn faceless_analyze_pixels(
     out: *mut *mut FacelessResult,
 ) -> i32 {
     unsafe {
-        analyze_one(pipeline, out, || {
+        run_one(pipeline, out, BatchMode::Analyze, || {
             pixels(data, len, width, height, stride, format)
         })
     }
@@ -340,49 +293,15 @@ pub unsafe extern "C" fn faceless_analyze_batch(
         let statuses = unsafe { std::slice::from_raw_parts_mut(statuses, count) };
         results.fill(std::ptr::null_mut());
         statuses.fill(FACELESS_OK);
-
-        let sources: Vec<Result<Source<'_>, Fail>> = images
-            .iter()
-            .map(|img| unsafe { image_source(img) })
-            .collect();
-        let outcomes: Vec<Mutex<Option<Result<Analysed, Fail>>>> =
-            (0..count).map(|_| Mutex::new(None)).collect();
-        let next = AtomicUsize::new(0);
-        let workers = p.inner.max_sessions().clamp(1, count);
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count {
-                        break;
-                    }
-                    let outcome = match &sources[i] {
-                        Err(_) => continue,
-                        Ok(src) => catch_unwind(AssertUnwindSafe(|| run(p, src)))
-                            .unwrap_or_else(|e| Err(Fail::from_panic(e))),
-                    };
-                    *outcomes[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-                });
-            }
-        });
-        let labels = labels(&p.inner);
-        for (i, (src, outcome)) in sources.into_iter().zip(outcomes).enumerate() {
-            let outcome = outcome.into_inner().unwrap_or_else(|e| e.into_inner());
-            let result = match (src, outcome) {
-                (Err(fail), _) => Err(fail),
-                (Ok(_), Some(r)) => r,
-                (Ok(_), None) => Err(Fail::Panic("batch worker produced no result".into())),
-            };
-            match result {
-                Ok((w, h, faces)) => results[i] = make_result(w, h, &faces, &labels),
-                Err(fail) => {
-                    statuses[i] = fail.code();
-                    if first_failure.is_none() {
-                        first_failure = Some((i, fail));
-                    }
+        each_image(p, images, |i, outcome| match outcome {
+            Ok(analysis) => results[i] = make_result(&analysis),
+            Err(fail) => {
+                statuses[i] = fail.code();
+                if first_failure.is_none() {
+                    first_failure = Some((i, fail));
                 }
             }
-        }
+        });
         Ok(())
     });
     match (code, first_failure) {
@@ -392,6 +311,46 @@ pub unsafe extern "C" fn faceless_analyze_batch(
         }
         (code, _) => code,
     }
+}
+
+/// Converts the C images and runs them through the core's batch; images whose
+/// arguments are bad fail alone, before anything runs.
+fn each_image(
+    p: &FacelessPipeline,
+    images: &[FacelessImage],
+    mut deliver: impl FnMut(usize, Result<ImageAnalysis, Fail>),
+) {
+    let mut outcomes: Vec<Option<Result<ImageAnalysis, Fail>>> = Vec::new();
+    // The runnable images, with where each sits in the caller's array.
+    let mut runnable: Vec<(usize, Arg<'_>)> = Vec::new();
+    for (i, img) in images.iter().enumerate() {
+        match unsafe { image_arg(img) } {
+            Ok(arg) => {
+                runnable.push((i, arg));
+                outcomes.push(None);
+            }
+            Err(fail) => outcomes.push(Some(Err(fail))),
+        }
+    }
+    let inputs: Vec<ImageInput<'_>> = runnable.iter().map(|(_, a)| a.input()).collect();
+    // Deliver in the caller's order: the bad arguments first in line, then
+    // each analysis as it arrives.
+    let mut due = 0;
+    let mut flush = |outcomes: &mut Vec<Option<Result<ImageAnalysis, Fail>>>| {
+        while let Some(slot) = outcomes.get_mut(due) {
+            match slot.take() {
+                Some(o) => deliver(due, o),
+                None => break,
+            }
+            due += 1;
+        }
+    };
+    flush(&mut outcomes);
+    p.inner
+        .analyze_batch_each(&inputs, BatchMode::Analyze, |k, outcome| {
+            outcomes[runnable[k].0] = Some(outcome.map_err(Fail::from));
+            flush(&mut outcomes);
+        });
 }
 
 /// Classifies one already aligned face chip given as raw pixels (see
@@ -412,7 +371,7 @@ pub unsafe extern "C" fn faceless_classify_aligned_pixels(
     out: *mut *mut FacelessResult,
 ) -> i32 {
     unsafe {
-        classify_one(pipeline, out, || {
+        run_one(pipeline, out, BatchMode::ClassifyAligned, || {
             pixels(data, len, width, height, stride, format)
         })
     }
@@ -430,8 +389,8 @@ pub unsafe extern "C" fn faceless_classify_aligned_encoded(
     out: *mut *mut FacelessResult,
 ) -> i32 {
     unsafe {
-        classify_one(pipeline, out, || {
-            Ok(Source::Encoded(bytes(data, len, "data")?))
+        run_one(pipeline, out, BatchMode::ClassifyAligned, || {
+            encoded(data, len)
         })
     }
 }

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::{Attributes, FaceAnalysis, Prediction};
+use crate::{Attributes, FaceAnalysis, ImageAnalysis, Prediction};
 
 /// One classifier answer: the most probable class and the probability of
 /// every class.
@@ -84,17 +84,15 @@ impl Owned {
         p
     }
 
-    fn prediction(&mut self, p: &Prediction, labels: &[&str]) -> FacelessPrediction {
+    fn prediction(&mut self, p: &Prediction) -> FacelessPrediction {
         let probs: Box<[f32]> = p.probs.clone().into_boxed_slice();
         let probs_ptr = probs.as_ptr();
         let count = probs.len();
         self.floats.push(probs);
+        // The core guarantees one label per probability; "" keeps the array
+        // `count` long should that ever break.
         let label_ptrs: Box<[*const c_char]> = (0..count)
-            .map(|i| match labels.get(i) {
-                Some(l) => self.string(l),
-                None if i == p.index => self.string(&p.label),
-                None => self.string(""),
-            })
+            .map(|i| self.string(p.labels.get(i).map_or("", String::as_str)))
             .collect();
         let labels_ptr = label_ptrs.as_ptr();
         let label = label_ptrs
@@ -113,24 +111,13 @@ impl Owned {
     }
 }
 
-/// The class labels of the three heads, in class order.
-pub(crate) struct Labels<'a> {
-    pub age_group: Vec<&'a str>,
-    pub gender: Vec<&'a str>,
-    pub ethnicity: Vec<&'a str>,
-}
-
-/// Copies analyses into a new caller-owned result.
-pub(crate) fn make_result(
-    width: u32,
-    height: u32,
-    faces: &[FaceAnalysis],
-    labels: &Labels<'_>,
-) -> *mut FacelessResult {
+/// Copies an analysis into a new caller-owned result.
+pub(crate) fn make_result(analysis: &ImageAnalysis) -> *mut FacelessResult {
+    let faces = &analysis.faces;
     let mut owned = Box::new(Owned {
         public: FacelessResult {
-            width,
-            height,
+            width: analysis.image.width(),
+            height: analysis.image.height(),
             face_count: 0,
             faces: std::ptr::null(),
         },
@@ -140,7 +127,7 @@ pub(crate) fn make_result(
         label_lists: Vec::new(),
     });
     for f in faces {
-        let face = face(&mut owned, f, labels);
+        let face = face(&mut owned, f);
         owned.faces.push(face);
     }
     owned.public.face_count = owned.faces.len();
@@ -150,7 +137,7 @@ pub(crate) fn make_result(
     Box::into_raw(owned).cast()
 }
 
-fn face(owned: &mut Owned, f: &FaceAnalysis, labels: &Labels<'_>) -> FacelessFace {
+fn face(owned: &mut Owned, f: &FaceAnalysis) -> FacelessFace {
     let a: &Attributes = &f.attributes;
     FacelessFace {
         id: f.id as u32,
@@ -158,9 +145,9 @@ fn face(owned: &mut Owned, f: &FaceAnalysis, labels: &Labels<'_>) -> FacelessFac
         score: f.face.score,
         landmarks: f.face.landmarks,
         age_years: a.age_years,
-        age_group: owned.prediction(&a.age_group, &labels.age_group),
-        gender: owned.prediction(&a.gender, &labels.gender),
-        ethnicity: owned.prediction(&a.ethnicity, &labels.ethnicity),
+        age_group: owned.prediction(&a.age_group),
+        gender: owned.prediction(&a.gender),
+        ethnicity: owned.prediction(&a.ethnicity),
     }
 }
 

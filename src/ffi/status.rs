@@ -34,7 +34,7 @@ pub const FACELESS_ERR_INFERENCE: i32 = 9;
 /// A bug in Faceless (a caught panic); the message says where.
 pub const FACELESS_ERR_INTERNAL: i32 = 10;
 
-// The codes 2..=9 are the Rust API's `ErrorKind` values; keep them in step.
+// The codes 2..=10 are the Rust API's `ErrorKind` values; keep them in step.
 const _: () = {
     assert!(FACELESS_ERR_INVALID_ARGUMENT == ErrorKind::InvalidArgument as i32);
     assert!(FACELESS_ERR_IO == ErrorKind::Io as i32);
@@ -47,6 +47,7 @@ const _: () = {
     );
     assert!(FACELESS_ERR_MODEL == ErrorKind::Model as i32);
     assert!(FACELESS_ERR_INFERENCE == ErrorKind::Inference as i32);
+    assert!(FACELESS_ERR_INTERNAL == ErrorKind::Internal as i32);
 };
 
 /// Why a call failed, before it becomes a status code and a message.
@@ -88,14 +89,10 @@ impl Fail {
     }
 
     pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Self {
-        let msg = if let Some(s) = payload.downcast_ref::<&str>() {
-            (*s).to_string()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "unknown panic payload".to_string()
-        };
-        Fail::Panic(msg)
+        match Error::from_panic(payload) {
+            Error::Internal(msg) => Fail::Panic(msg),
+            other => Fail::Api(other),
+        }
     }
 }
 

@@ -5,12 +5,14 @@
 mod decode;
 mod depth;
 mod gif_frame;
+mod image_input;
 mod jpeg;
 mod limits;
 mod raw;
 mod read;
 
 pub use decode::{decode_bytes, decode_bytes_with, decode_path, decode_path_with};
+pub use image_input::ImageInput;
 pub(crate) use limits::check_size;
 pub use limits::{Limits, DEFAULT_MAX_PIXELS, DEFAULT_MAX_PIXELS_PER_BYTE, DENSITY_FLOOR_PIXELS};
 pub use raw::{from_raw, PixelFormat};

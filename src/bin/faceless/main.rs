@@ -5,14 +5,14 @@ mod draw;
 mod font;
 mod walk;
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use faceless::runtime::{ExecutionProvider, RuntimeOptions};
-use faceless::{Detector, FaceAnalysis, ModelSource, Pipeline};
+use faceless::{
+    BatchMode, Detector, FaceAnalysis, ImageAnalysis, ImageInput, ModelSource, Pipeline,
+};
 use image::RgbImage;
 use serde_json::{json, Map, Value};
 
@@ -119,10 +119,10 @@ fn face_json(id: usize, face: &faceless::Face) -> Map<String, Value> {
     m
 }
 
-fn probs_by_label(p: &faceless::Prediction, labels: &[&str]) -> Value {
+fn probs_by_label(p: &faceless::Prediction) -> Value {
     let mut m = Map::new();
-    for (label, prob) in labels.iter().zip(&p.probs) {
-        m.insert((*label).into(), round(*prob, 4));
+    for (label, prob) in p.labels.iter().zip(&p.probs) {
+        m.insert(label.clone(), round(*prob, 4));
     }
     Value::Object(m)
 }
@@ -139,12 +139,12 @@ fn analysis_json(fa: &FaceAnalysis) -> Value {
     m.insert(
         "gender".into(),
         json!({"label": a.gender.label, "prob": round(a.gender.prob, 4),
-               "probs": probs_by_label(&a.gender, &faceless::classify::GENDER_LABELS)}),
+               "probs": probs_by_label(&a.gender)}),
     );
     m.insert(
         "ethnicity".into(),
         json!({"label": a.ethnicity.label, "prob": round(a.ethnicity.prob, 4),
-               "probs": probs_by_label(&a.ethnicity, &faceless::classify::ETHNICITY_LABELS)}),
+               "probs": probs_by_label(&a.ethnicity)}),
     );
     Value::Object(m)
 }
@@ -203,9 +203,6 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
     Ok(all_ok)
 }
 
-/// One analysed image, or why it failed.
-type Outcome = Result<(RgbImage, Vec<FaceAnalysis>), String>;
-
 /// `faceless analyze`: returns whether every image was read.
 fn analyze(args: &args::Args) -> faceless::Result<bool> {
     let mut builder = Pipeline::builder()
@@ -232,69 +229,47 @@ fn analyze(args: &args::Args) -> faceless::Result<bool> {
     }
     let progress = std::io::stderr().is_terminal() && files.len() > 1;
 
-    // Images run on several threads sharing the one pipeline; results are
-    // printed in input order as they complete.
-    // As many workers as the pipeline has session sets: more would only wait.
-    let workers = pipeline.max_sessions().min(files.len().max(1));
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Outcome)>();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (next, files, pipeline) = (&next, &files, &pipeline);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = files.get(i) else { break };
-                let outcome = analyze_one(pipeline, path, args.aligned).map_err(|e| e.to_string());
-                if tx.send((i, outcome)).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(tx);
-        let mut pending = BTreeMap::new();
-        let mut printed = 0;
-        let mut out = std::io::stdout().lock();
-        for (i, outcome) in rx {
-            pending.insert(i, outcome);
-            while let Some(outcome) = pending.remove(&printed) {
-                let path = &files[printed];
-                match outcome {
-                    Ok((mut img, faces)) => {
-                        print_analysis(&mut out, args, path, &img, &faces);
-                        if let Some(target) = &args.draw {
-                            let dest = match draw_dir {
-                                Some(dir) => dir.join(draw_name(path)),
-                                None => target.clone(),
-                            };
-                            draw::annotate(&mut img, &faces);
-                            if let Err(e) = img.save(&dest) {
-                                eprintln!("faceless: cannot write {}: {e}", dest.display());
-                                all_ok = false;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        // Clear the progress line first so the message stands alone.
-                        let clear = if progress { "\r\x1b[K" } else { "" };
-                        eprintln!("{clear}faceless: {}: {e}", path.display());
+    // The pipeline runs the images on several threads and hands them back
+    // in input order as they complete.
+    let inputs: Vec<ImageInput<'_>> = files.iter().map(|p| ImageInput::Path(p)).collect();
+    let mode = if args.aligned {
+        BatchMode::ClassifyAligned
+    } else {
+        BatchMode::Analyze
+    };
+    let mut out = std::io::stdout().lock();
+    pipeline.analyze_batch_each(&inputs, mode, |i, outcome| {
+        let path = &files[i];
+        match outcome {
+            Ok(ImageAnalysis { mut image, faces }) => {
+                print_analysis(&mut out, args, path, &image, &faces);
+                if let Some(target) = &args.draw {
+                    let dest = match draw_dir {
+                        Some(dir) => dir.join(draw_name(path)),
+                        None => target.clone(),
+                    };
+                    draw::annotate(&mut image, &faces);
+                    if let Err(e) = image.save(&dest) {
+                        eprintln!("faceless: cannot write {}: {e}", dest.display());
                         all_ok = false;
                     }
                 }
-                printed += 1;
-                if progress {
-                    eprint!(
-                        "\r[{printed}/{}] {}",
-                        files.len(),
-                        bar(printed, files.len())
-                    );
-                }
+            }
+            Err(e) => {
+                // Clear the progress line first so the message stands alone.
+                let clear = if progress { "\r\x1b[K" } else { "" };
+                eprintln!("{clear}faceless: {}: {e}", path.display());
+                all_ok = false;
             }
         }
         if progress {
-            eprintln!();
+            let done = i + 1;
+            eprint!("\r[{done}/{}] {}", files.len(), bar(done, files.len()));
         }
     });
+    if progress {
+        eprintln!();
+    }
     if let Some(s) = summary {
         eprintln!("faceless: {s}");
     }
@@ -315,32 +290,6 @@ fn draw_name(path: &Path) -> PathBuf {
         .map_or_else(|| "image".into(), |s| s.to_os_string());
     name.push(".faceless.png");
     PathBuf::from(name)
-}
-
-fn analyze_one(
-    pipeline: &Pipeline,
-    path: &Path,
-    aligned: bool,
-) -> faceless::Result<(RgbImage, Vec<FaceAnalysis>)> {
-    if !aligned {
-        return pipeline.analyze_path(path);
-    }
-    let chip = faceless::input::decode_path_with(path, pipeline.limits())?;
-    let attributes = pipeline.classify_aligned(&chip)?;
-    let (w, h) = (chip.width() as f32, chip.height() as f32);
-    let face = faceless::Face {
-        bbox: [0.0, 0.0, w, h],
-        score: 1.0,
-        landmarks: [[0.0; 2]; 5],
-    };
-    Ok((
-        chip,
-        vec![FaceAnalysis {
-            id: 0,
-            face,
-            attributes,
-        }],
-    ))
 }
 
 fn print_analysis(

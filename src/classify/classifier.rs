@@ -1,0 +1,72 @@
+//! The attribute classifier as a handle: the model's description and a pool
+//! of its sessions, separate from the detector's so each pool holds only
+//! what its calls use.
+
+use std::sync::Arc;
+
+use image::RgbImage;
+use ort::session::Session;
+
+use super::manifest::Manifest;
+use super::{Attributes, ClassifierSpec};
+use crate::error::Result;
+use crate::runtime;
+use crate::session_pool::Pool;
+use crate::sessions::SessionOptions;
+
+/// Classifies aligned face chips; safe to share between threads.
+pub struct Classifier {
+    spec: Arc<ClassifierSpec>,
+    pool: Pool<Session>,
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("name", &self.spec.manifest.name)
+            .field("version", &self.spec.manifest.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Classifier {
+    /// Loads the classifier and checks it against its manifest.
+    pub fn new(sessions: &SessionOptions) -> Result<Self> {
+        let (onnx, json) = sessions.models.load_classifier()?;
+        let manifest = Manifest::parse(&json)?;
+        manifest.check_onnx(&onnx)?;
+        let spec = Arc::new(ClassifierSpec::new(manifest));
+        // Borrowed when embedded: no copy of the model for the pool's sessions.
+        let onnx = Arc::new(onnx);
+        let checker = spec.clone();
+        let pool = sessions.pool(move |env, rt| {
+            let session = runtime::session(env, rt, "faceless-attributes", &onnx)?;
+            checker.check_session(&session)?;
+            Ok(session)
+        })?;
+        Ok(Classifier { spec, pool })
+    }
+
+    pub(crate) fn spec(&self) -> &ClassifierSpec {
+        &self.spec
+    }
+
+    /// Most calls served at once (the session pool's limit).
+    pub fn max_sessions(&self) -> usize {
+        self.pool.limit()
+    }
+
+    /// Classifies aligned chips (any size; resized to the model input) in
+    /// one model run, in order.
+    pub fn classify(&self, chips: &[RgbImage]) -> Result<Vec<Attributes>> {
+        if chips.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.pool.with(|s| self.spec.classify(s, chips))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &Pool<Session> {
+        &self.pool
+    }
+}

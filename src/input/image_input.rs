@@ -1,0 +1,57 @@
+//! One image as a caller hands it over, before decoding: the single place
+//! that dispatches on the kind of source (the C ABI and the CLI build one of
+//! these and call the pipeline with it).
+
+use std::path::Path;
+
+use image::RgbImage;
+
+use super::{decode_bytes_with, decode_path_with, from_raw, Limits, PixelFormat};
+use crate::error::Result;
+
+/// An image to analyse: a file, encoded bytes, or raw pixels. Borrows the
+/// caller's memory and is `Send`, so batch workers can decode it.
+#[derive(Debug, Clone, Copy)]
+pub enum ImageInput<'a> {
+    /// An image file (JPEG, PNG, BMP, WebP, GIF); EXIF orientation applied.
+    Path(&'a Path),
+    /// The contents of an image file.
+    Encoded(&'a [u8]),
+    /// `height` rows of `width` pixels in `format`, each row starting
+    /// `stride` bytes after the previous one (see [`super::from_raw`]).
+    Pixels {
+        /// The buffer.
+        data: &'a [u8],
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes from the start of one row to the next.
+        stride: usize,
+        /// Layout of one pixel.
+        format: PixelFormat,
+    },
+}
+
+impl ImageInput<'_> {
+    /// Decodes (or copies) the image into RGB within `limits`.
+    pub fn decode(&self, limits: &Limits) -> Result<RgbImage> {
+        match *self {
+            ImageInput::Path(p) => decode_path_with(p, limits),
+            ImageInput::Encoded(b) => decode_bytes_with(b, limits),
+            ImageInput::Pixels {
+                data,
+                width,
+                height,
+                stride,
+                format,
+            } => from_raw(data, width, height, stride, format, limits.max_pixels),
+        }
+    }
+}
+
+impl<'a> From<&'a Path> for ImageInput<'a> {
+    fn from(p: &'a Path) -> Self {
+        ImageInput::Path(p)
+    }
+}
