@@ -342,6 +342,25 @@ typedef struct FacelessImage {
 } FacelessImage;
 
 /**
+ * The outcome of one image of `faceless_analyze_images`.
+ */
+typedef struct FacelessImageOutcome {
+  /**
+   * This image's status: `FACELESS_OK`, or why this image failed.
+   */
+  int32_t status;
+  /**
+   * The image's result when `status` is `FACELESS_OK`, else NULL.
+   */
+  struct FacelessResult *result;
+  /**
+   * Why the image failed (NUL-terminated UTF-8), NULL when `status` is
+   * `FACELESS_OK`.
+   */
+  char *message;
+} FacelessImageOutcome;
+
+/**
  * Options for `faceless_pipeline_create`.
  *
  * Always start from `faceless_options_init`, which fills the defaults and
@@ -489,7 +508,9 @@ int32_t faceless_analyze_pixels(const struct FacelessPipeline *pipeline,
 
 /**
  * Analyses `count` images, up to the pipeline's `max_concurrency` at a time
- * in parallel. Writes `results[i]` (a result to free with
+ * in parallel. Prefer `faceless_analyze_images`, whose return value says
+ * only whether the call ran and whose outcomes carry each image's message;
+ * this older form is kept for compatibility. Writes `results[i]` (a result to free with
  * `faceless_result_free`, or NULL when image `i` failed) and `statuses[i]`
  * (its status) for every `i`, then returns `FACELESS_OK` when every image
  * succeeded, else the status of the first image that failed (the last-error
@@ -504,6 +525,34 @@ int32_t faceless_analyze_batch(const struct FacelessPipeline *pipeline,
                                size_t count,
                                struct FacelessResult **results,
                                int32_t *statuses);
+
+/**
+ * Analyses `count` images like `faceless_analyze_batch`, up to the
+ * pipeline's `max_concurrency` at a time, and writes one outcome per image
+ * (its status, its result or its message) to `outcomes[i]`.
+ *
+ * The return value is about the call alone: `FACELESS_OK` means the call
+ * ran and wrote every outcome, however many images failed. Free what the
+ * outcomes hold with `faceless_image_outcomes_free` (which may be called
+ * on any outcome array this function wrote, and twice). A `count` of 0
+ * does nothing and returns `FACELESS_OK`.
+ *
+ * Errors of the call itself (nothing written then):
+ * `FACELESS_ERR_NULL_POINTER` (`pipeline`, `images`, `outcomes`),
+ * `FACELESS_ERR_INVALID_ARGUMENT` (`count` too large to be an array);
+ * `FACELESS_ERR_INTERNAL` (a bug; the outcomes not reached say so too).
+ */
+int32_t faceless_analyze_images(const struct FacelessPipeline *pipeline,
+                                const struct FacelessImage *images,
+                                size_t count,
+                                struct FacelessImageOutcome *outcomes);
+
+/**
+ * Frees the results and messages held by `count` outcomes of
+ * `faceless_analyze_images` and sets them to NULL, so a second call frees
+ * nothing. A NULL `outcomes` is ignored.
+ */
+void faceless_image_outcomes_free(struct FacelessImageOutcome *outcomes, size_t count);
 
 /**
  * Classifies one already aligned face chip given as raw pixels (see

@@ -318,6 +318,77 @@ fn batch_reports_each_image() {
 }
 
 #[test]
+fn analyze_images_separates_the_call_from_each_image() {
+    let p = pipeline();
+    let a = data("astronaut.jpg");
+    let bytes = std::fs::read(data("not_an_image.jpg").to_str().unwrap()).unwrap();
+    let image = |kind: i32, path: *const c_char, data: &[u8]| FacelessImage {
+        kind,
+        path,
+        data: data.as_ptr(),
+        len: data.len(),
+        width: 0,
+        height: 0,
+        stride: 0,
+        format: 0,
+    };
+    let images = [
+        image(FacelessImageKind::File as i32, a.as_ptr(), &[]),
+        image(FacelessImageKind::Encoded as i32, null(), &bytes),
+        image(99, null(), &[]),
+        image(FacelessImageKind::File as i32, a.as_ptr(), &[]),
+    ];
+    let empty = FacelessImageOutcome {
+        status: -1,
+        result: null_mut(),
+        message: null_mut(),
+    };
+    let mut out = [empty; 4];
+    let st = unsafe { faceless_analyze_images(p, images.as_ptr(), 4, out.as_mut_ptr()) };
+    // The call ran: OK, though two images failed.
+    assert_eq!(st, FACELESS_OK);
+    let statuses: Vec<i32> = out.iter().map(|o| o.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            FACELESS_OK,
+            FACELESS_ERR_DECODE,
+            FACELESS_ERR_INVALID_ARGUMENT,
+            FACELESS_OK
+        ]
+    );
+    let message = |o: &FacelessImageOutcome| unsafe { CStr::from_ptr(o.message) }.to_string_lossy();
+    assert!(message(&out[1]).contains("decode"), "{}", message(&out[1]));
+    assert!(
+        message(&out[2]).contains("image kind 99"),
+        "{}",
+        message(&out[2])
+    );
+    assert!(out[0].message.is_null() && out[1].result.is_null());
+    assert_eq!(faces(out[0].result).len(), 1);
+    assert_eq!(faces(out[3].result).len(), 1);
+    unsafe { faceless_image_outcomes_free(out.as_mut_ptr(), 4) };
+    assert!(out
+        .iter()
+        .all(|o| o.result.is_null() && o.message.is_null()));
+    // Freeing twice frees nothing.
+    unsafe { faceless_image_outcomes_free(out.as_mut_ptr(), 4) };
+    // Errors of the call itself write nothing.
+    let mut untouched = [empty; 1];
+    let st = unsafe { faceless_analyze_images(p, null(), 1, untouched.as_mut_ptr()) };
+    assert_eq!(st, FACELESS_ERR_NULL_POINTER);
+    assert_eq!(untouched[0].status, -1);
+    let st = unsafe { faceless_analyze_images(p, images.as_ptr(), 1, null_mut()) };
+    assert_eq!(st, FACELESS_ERR_NULL_POINTER);
+    let st = unsafe { faceless_analyze_images(p, images.as_ptr(), usize::MAX, out.as_mut_ptr()) };
+    assert_eq!(st, FACELESS_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        unsafe { faceless_analyze_images(p, null(), 0, null_mut()) },
+        FACELESS_OK
+    );
+}
+
+#[test]
 fn aligned_chip_is_one_whole_image_face() {
     let p = pipeline();
     let chip = vec![100u8; 50 * 40 * 4];

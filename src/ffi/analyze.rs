@@ -1,12 +1,12 @@
 //! Analysis entry points: file, encoded bytes, raw pixels, batches, and
 //! aligned chips.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 use std::path::PathBuf;
 
 use super::options::{c_path, FacelessPipeline};
-use super::result::{make_result, FacelessResult};
-use super::status::{guard, non_null, set_last_error, Fail, FACELESS_OK};
+use super::result::{faceless_result_free, make_result, FacelessResult};
+use super::status::{guard, non_null, set_last_error, Fail, FACELESS_ERR_INTERNAL, FACELESS_OK};
 use crate::input::{ImageInput, PixelFormat};
 use crate::{BatchMode, ImageAnalysis};
 
@@ -258,7 +258,9 @@ pub unsafe extern "C" fn faceless_analyze_pixels(
 }
 
 /// Analyses `count` images, up to the pipeline's `max_concurrency` at a time
-/// in parallel. Writes `results[i]` (a result to free with
+/// in parallel. Prefer `faceless_analyze_images`, whose return value says
+/// only whether the call ran and whose outcomes carry each image's message;
+/// this older form is kept for compatibility. Writes `results[i]` (a result to free with
 /// `faceless_result_free`, or NULL when image `i` failed) and `statuses[i]`
 /// (its status) for every `i`, then returns `FACELESS_OK` when every image
 /// succeeded, else the status of the first image that failed (the last-error
@@ -311,6 +313,110 @@ pub unsafe extern "C" fn faceless_analyze_batch(
         }
         (code, _) => code,
     }
+}
+
+/// The outcome of one image of `faceless_analyze_images`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FacelessImageOutcome {
+    /// This image's status: `FACELESS_OK`, or why this image failed.
+    pub status: i32,
+    /// The image's result when `status` is `FACELESS_OK`, else NULL.
+    pub result: *mut FacelessResult,
+    /// Why the image failed (NUL-terminated UTF-8), NULL when `status` is
+    /// `FACELESS_OK`.
+    pub message: *mut c_char,
+}
+
+/// Analyses `count` images like `faceless_analyze_batch`, up to the
+/// pipeline's `max_concurrency` at a time, and writes one outcome per image
+/// (its status, its result or its message) to `outcomes[i]`.
+///
+/// The return value is about the call alone: `FACELESS_OK` means the call
+/// ran and wrote every outcome, however many images failed. Free what the
+/// outcomes hold with `faceless_image_outcomes_free` (which may be called
+/// on any outcome array this function wrote, and twice). A `count` of 0
+/// does nothing and returns `FACELESS_OK`.
+///
+/// Errors of the call itself (nothing written then):
+/// `FACELESS_ERR_NULL_POINTER` (`pipeline`, `images`, `outcomes`),
+/// `FACELESS_ERR_INVALID_ARGUMENT` (`count` too large to be an array);
+/// `FACELESS_ERR_INTERNAL` (a bug; the outcomes not reached say so too).
+#[no_mangle]
+pub unsafe extern "C" fn faceless_analyze_images(
+    pipeline: *const FacelessPipeline,
+    images: *const FacelessImage,
+    count: usize,
+    outcomes: *mut FacelessImageOutcome,
+) -> i32 {
+    guard(|| {
+        let p = unsafe { pipeline_ref(pipeline)? };
+        if count == 0 {
+            return Ok(());
+        }
+        non_null(images, "images")?;
+        non_null(outcomes, "outcomes")?;
+        let largest =
+            std::mem::size_of::<FacelessImage>().max(std::mem::size_of::<FacelessImageOutcome>());
+        if count > isize::MAX as usize / largest {
+            return Err(Fail::Invalid(format!("batch `count` {count} is absurd")));
+        }
+        // SAFETY: the caller passes `count` elements in each array.
+        let images = unsafe { std::slice::from_raw_parts(images, count) };
+        let outcomes = unsafe { std::slice::from_raw_parts_mut(outcomes, count) };
+        outcomes.fill(FacelessImageOutcome {
+            status: FACELESS_ERR_INTERNAL,
+            result: std::ptr::null_mut(),
+            message: std::ptr::null_mut(),
+        });
+        each_image(p, images, |i, outcome| {
+            outcomes[i] = match outcome {
+                Ok(analysis) => FacelessImageOutcome {
+                    status: FACELESS_OK,
+                    result: make_result(&analysis),
+                    message: std::ptr::null_mut(),
+                },
+                Err(fail) => FacelessImageOutcome {
+                    status: fail.code(),
+                    result: std::ptr::null_mut(),
+                    message: owned_string(&fail.message()),
+                },
+            }
+        });
+        Ok(())
+    })
+}
+
+/// Frees the results and messages held by `count` outcomes of
+/// `faceless_analyze_images` and sets them to NULL, so a second call frees
+/// nothing. A NULL `outcomes` is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn faceless_image_outcomes_free(
+    outcomes: *mut FacelessImageOutcome,
+    count: usize,
+) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if outcomes.is_null() || count == 0 {
+            return;
+        }
+        // SAFETY: the caller passes the `count` outcomes the call wrote.
+        let outcomes = unsafe { std::slice::from_raw_parts_mut(outcomes, count) };
+        for o in outcomes {
+            unsafe { faceless_result_free(std::mem::replace(&mut o.result, std::ptr::null_mut())) };
+            let m = std::mem::replace(&mut o.message, std::ptr::null_mut());
+            if !m.is_null() {
+                // SAFETY: every message comes from `owned_string`.
+                drop(unsafe { CString::from_raw(m) });
+            }
+        }
+    }));
+}
+
+/// A message the caller owns (freed by `faceless_image_outcomes_free`).
+fn owned_string(s: &str) -> *mut c_char {
+    CString::new(s.replace('\0', "\\0"))
+        .unwrap_or_default()
+        .into_raw()
 }
 
 /// Converts the C images and runs them through the core's batch; images whose
