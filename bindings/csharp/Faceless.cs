@@ -14,6 +14,10 @@ using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
 
+// The tests reach the internal copy hook (Native.CopyResult) when built as
+// a separate assembly (FacelessTests.csproj).
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("FacelessTests")]
+
 namespace Faceless
 {
     /// <summary>The C API's status codes (FACELESS_OK, FACELESS_ERR_*).</summary>
@@ -113,25 +117,35 @@ namespace Faceless
         }
     }
 
+    /// <summary>What a batch image holds (FacelessImageKind).</summary>
+    public enum ImageKind
+    {
+        File = 0,
+        Encoded = 1,
+        Pixels = 2,
+    }
+
     /// <summary>One image of a batch.</summary>
     public sealed class ImageInput
     {
-        internal int Kind;
+        internal ImageKind Kind;
         internal string Path;
         internal byte[] Data;
         internal int Width, Height, Stride;
         internal PixelFormat Format;
 
-        public static ImageInput File(string path) => new ImageInput { Kind = 0, Path = path };
-        public static ImageInput Encoded(byte[] data) => new ImageInput { Kind = 1, Data = data };
+        public static ImageInput File(string path) => new ImageInput { Kind = ImageKind.File, Path = path };
+        public static ImageInput Encoded(byte[] data) => new ImageInput { Kind = ImageKind.Encoded, Data = data };
         public static ImageInput Pixels(byte[] data, int width, int height, int stride, PixelFormat format) =>
-            new ImageInput { Kind = 2, Data = data, Width = width, Height = height, Stride = stride, Format = format };
+            new ImageInput { Kind = ImageKind.Pixels, Data = data, Width = width, Height = height, Stride = stride, Format = format };
     }
 
     /// <summary>The outcome of one batch image.</summary>
     public sealed class BatchItem
     {
         public Status Status { get; internal set; }
+        /// <summary>Why the image failed; null when Status is Ok.</summary>
+        public string Message { get; internal set; }
         /// <summary>null when Status is not Ok.</summary>
         public Analysis Analysis { get; internal set; }
     }
@@ -233,14 +247,13 @@ namespace Faceless
             var pins = new List<GCHandle>();
             var strings = new List<IntPtr>();
             var raw = new Native.FacelessImage[n];
-            var results = new IntPtr[n];
-            var statuses = new int[n];
+            var outcomes = new Native.FacelessImageOutcome[n];
             try
             {
                 for (int i = 0; i < n; i++)
                 {
                     var img = images[i];
-                    raw[i].kind = img.Kind;
+                    raw[i].kind = (int)img.Kind;
                     raw[i].path = Native.AllocUtf8(img.Path, strings);
                     if (img.Data != null)
                     {
@@ -254,21 +267,25 @@ namespace Faceless
                     raw[i].stride = Native.Size(img.Stride);
                     raw[i].format = (int)img.Format;
                 }
-                int st = Native.faceless_analyze_batch(Handle, raw, (UIntPtr)n, results, statuses);
-                bool imageFailed = false;
-                foreach (int s in statuses) imageFailed |= s != 0;
-                if (st != 0 && !imageFailed) Native.Check(st); // the call itself failed
+                // The status is the call's own; each image's is in its outcome.
+                Native.Check(Native.faceless_analyze_images(Handle, raw, (UIntPtr)n, outcomes));
                 for (int i = 0; i < n; i++)
                 {
-                    items[i] = new BatchItem { Status = (Status)statuses[i] };
-                    if (results[i] != IntPtr.Zero) items[i].Analysis = Native.Take(results[i]);
-                    results[i] = IntPtr.Zero;
+                    var o = outcomes[i];
+                    items[i] = new BatchItem
+                    {
+                        Status = (Status)o.status,
+                        Message = Native.Utf8(o.message),
+                        Analysis = o.result == IntPtr.Zero ? null : Native.CopyResult(o.result),
+                    };
                 }
                 return items;
             }
             finally
             {
-                foreach (var r in results) Native.faceless_result_free(r);
+                // The only free of the outcomes, whatever threw above: the
+                // copies never free, and the library NULLs what it freed.
+                Native.faceless_image_outcomes_free(outcomes, (UIntPtr)n);
                 foreach (var p in pins) p.Free();
                 foreach (var p in strings) Marshal.FreeHGlobal(p);
             }
@@ -323,6 +340,14 @@ namespace Faceless
         }
 
         [StructLayout(LayoutKind.Sequential)]
+        internal struct FacelessImageOutcome
+        {
+            public int status;
+            public IntPtr result;
+            public IntPtr message;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
         internal struct FacelessPrediction
         {
             public int index;
@@ -369,8 +394,10 @@ namespace Faceless
         internal static extern int faceless_analyze_pixels(PipelineHandle p, byte[] data, UIntPtr len, uint width,
             uint height, UIntPtr stride, int format, out IntPtr result);
         [DllImport(Lib)]
-        internal static extern int faceless_analyze_batch(PipelineHandle p, [In] FacelessImage[] images, UIntPtr count,
-            [Out] IntPtr[] results, [Out] int[] statuses);
+        internal static extern int faceless_analyze_images(PipelineHandle p, [In] FacelessImage[] images, UIntPtr count,
+            [In, Out] FacelessImageOutcome[] outcomes);
+        [DllImport(Lib)]
+        internal static extern void faceless_image_outcomes_free([In, Out] FacelessImageOutcome[] outcomes, UIntPtr count);
         [DllImport(Lib)]
         internal static extern int faceless_classify_aligned_pixels(PipelineHandle p, byte[] data, UIntPtr len,
             uint width, uint height, UIntPtr stride, int format, out IntPtr result);
@@ -429,35 +456,44 @@ namespace Faceless
         {
             try
             {
-                var r = Marshal.PtrToStructure<FacelessResult>(result);
-                int n = checked((int)r.face_count.ToUInt64());
-                int size = Marshal.SizeOf<FacelessFace>();
-                var faces = new List<Face>(n);
-                for (int i = 0; i < n; i++)
-                {
-                    var f = Marshal.PtrToStructure<FacelessFace>(r.faces + i * size);
-                    faces.Add(new Face
-                    {
-                        Id = (int)f.id,
-                        Box = new[] { f.x1, f.y1, f.x2, f.y2 },
-                        Score = f.score,
-                        Landmarks = new[]
-                        {
-                            new[] { f.l0x, f.l0y }, new[] { f.l1x, f.l1y }, new[] { f.l2x, f.l2y },
-                            new[] { f.l3x, f.l3y }, new[] { f.l4x, f.l4y },
-                        },
-                        AgeYears = f.age_years,
-                        AgeGroup = Convert(f.age_group),
-                        Gender = Convert(f.gender),
-                        Ethnicity = Convert(f.ethnicity),
-                    });
-                }
-                return new Analysis { Width = (int)r.width, Height = (int)r.height, Faces = faces };
+                return CopyResult(result);
             }
             finally
             {
                 faceless_result_free(result);
             }
+        }
+
+        /// <summary>Copies a native result into managed objects; never frees it.
+        /// A field so the tests can make the copy fail.</summary>
+        internal static Func<IntPtr, Analysis> CopyResult = Copy;
+
+        private static Analysis Copy(IntPtr result)
+        {
+            var r = Marshal.PtrToStructure<FacelessResult>(result);
+            int n = checked((int)r.face_count.ToUInt64());
+            int size = Marshal.SizeOf<FacelessFace>();
+            var faces = new List<Face>(n);
+            for (int i = 0; i < n; i++)
+            {
+                var f = Marshal.PtrToStructure<FacelessFace>(r.faces + i * size);
+                faces.Add(new Face
+                {
+                    Id = (int)f.id,
+                    Box = new[] { f.x1, f.y1, f.x2, f.y2 },
+                    Score = f.score,
+                    Landmarks = new[]
+                    {
+                        new[] { f.l0x, f.l0y }, new[] { f.l1x, f.l1y }, new[] { f.l2x, f.l2y },
+                        new[] { f.l3x, f.l3y }, new[] { f.l4x, f.l4y },
+                    },
+                    AgeYears = f.age_years,
+                    AgeGroup = Convert(f.age_group),
+                    Gender = Convert(f.gender),
+                    Ethnicity = Convert(f.ethnicity),
+                });
+            }
+            return new Analysis { Width = (int)r.width, Height = (int)r.height, Faces = faces };
         }
     }
 }

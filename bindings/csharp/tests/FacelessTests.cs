@@ -60,6 +60,27 @@ internal static class FacelessTests
             what + ": label/prob match the index");
     }
 
+    /// <summary>Checks that enum T and the header's constants matching
+    /// pattern (name, value) are the same set; NULL_POINTER is NullPointer.</summary>
+    private static void CheckEnum<T>(string header, string pattern, string strip) where T : struct
+    {
+        var fromHeader = new Dictionary<string, int>();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(header, pattern))
+        {
+            var words = m.Groups[1].Value.Substring(m.Groups[1].Value.StartsWith(strip) ? strip.Length : 0)
+                .ToLowerInvariant().Split('_');
+            var name = string.Concat(words.Select(w => w.Length == 0 ? w : char.ToUpperInvariant(w[0]) + w.Substring(1)));
+            fromHeader[name] = int.Parse(m.Groups[2].Value);
+        }
+        var fromCs = Enum.GetNames(typeof(T)).ToDictionary(n => n, n => System.Convert.ToInt32(Enum.Parse(typeof(T), n)));
+        Check(fromHeader.Count > 0, typeof(T).Name + ": constants found in the header");
+        foreach (var kv in fromHeader)
+            Check(fromCs.TryGetValue(kv.Key, out int v) && v == kv.Value,
+                typeof(T).Name + "." + kv.Key + " = " + kv.Value + " as in the header");
+        foreach (var kv in fromCs)
+            Check(fromHeader.ContainsKey(kv.Key), typeof(T).Name + "." + kv.Key + " is in the header");
+    }
+
     private static byte[] BmpToBgr(out int w, out int h)
     {
         var bmp = File.ReadAllBytes(Data("astronaut.bmp"));
@@ -162,7 +183,60 @@ internal static class FacelessTests
             Check(items[1].Status == Status.Ok && items[1].Analysis.Faces.Count == 0, "item 1");
             Check(items[2].Status == Status.Ok && items[2].Analysis.Faces.Count == 1, "item 2");
             Check(items[3].Status == Status.Decode && items[3].Analysis == null, "item 3");
+            Check(items[3].Message != null && items[3].Message.Contains("decode"), "item 3 message: " + items[3].Message);
+            Check(items[0].Message == null, "no message for a success");
             Check(pipeline.AnalyzeBatch(new List<ImageInput>()).Length == 0, "empty batch");
+            // Every image failing is still a call that ran: no exception.
+            var bad = pipeline.AnalyzeBatch(new List<ImageInput> { new ImageInput { Kind = (ImageKind)9 } });
+            Check(bad[0].Status == Status.InvalidArgument && bad[0].Message.Contains("image kind 9"), "bad kind");
+        });
+
+        Run("batch_copy_failure_frees_once", () =>
+        {
+            // A conversion that throws midway used to leave a freed result in
+            // the array the finally block freed again (a double free aborts
+            // the process under glibc). Now the library frees the outcomes,
+            // once, whatever the copies do.
+            var copy = Native.CopyResult;
+            int calls = 0;
+            Native.CopyResult = r =>
+            {
+                if (++calls == 2) throw new InvalidOperationException("copy failed");
+                return copy(r);
+            };
+            try
+            {
+                var three = new List<ImageInput>
+                {
+                    ImageInput.File(Data("astronaut.png")),
+                    ImageInput.File(Data("astronaut.png")),
+                    ImageInput.File(Data("astronaut.png")),
+                };
+                for (int round = 0; round < 3; round++)
+                {
+                    calls = 0;
+                    bool threw = false;
+                    try { pipeline.AnalyzeBatch(three); }
+                    catch (InvalidOperationException) { threw = true; }
+                    Check(threw, "the copy's exception reaches the caller");
+                }
+            }
+            finally
+            {
+                Native.CopyResult = copy;
+            }
+            Check(pipeline.AnalyzeBatch(new List<ImageInput> { ImageInput.File(Data("astronaut.png")) })[0]
+                .Analysis.Faces.Count == 1, "the pipeline still works");
+        });
+
+        Run("constants_match_header", () =>
+        {
+            // The enums above are written by hand; the generated header is
+            // the truth, so every constant must agree both ways.
+            var header = File.ReadAllText(Path.Combine(dataDir, "..", "..", "include", "faceless.h"));
+            CheckEnum<Status>(header, @"#define FACELESS_(OK|ERR_[A-Z0-9_]+) (-?\d+)", "ERR_");
+            CheckEnum<PixelFormat>(header, @"FACELESS_PIXEL_FORMAT_([A-Z0-9_]+) = (\d+)", "");
+            CheckEnum<ImageKind>(header, @"FACELESS_IMAGE_KIND_([A-Z0-9_]+) = (\d+)", "");
         });
 
         Run("classify_aligned", () =>
