@@ -149,6 +149,8 @@ struct Image {
 /// or a failure status.
 struct BatchItem {
     int32_t status = FACELESS_OK;
+    /// Why the image failed; empty when `status` is FACELESS_OK.
+    std::string message;
     std::optional<Analysis> analysis;
 };
 
@@ -255,18 +257,19 @@ public:
             if (r.kind == FACELESS_IMAGE_KIND_FILE) r.path = i.path.c_str();
             raw.push_back(r);
         }
-        std::vector<FacelessResult*> results(images.size(), nullptr);
-        std::vector<int32_t> statuses(images.size(), FACELESS_OK);
-        int32_t st = faceless_analyze_batch(handle_, raw.data(), raw.size(), results.data(), statuses.data());
-        std::vector<detail::ResultPtr> owned;
-        for (FacelessResult* r : results) owned.emplace_back(r);
-        bool image_failed = false;
-        for (int32_t s : statuses) image_failed = image_failed || s != FACELESS_OK;
-        if (st != FACELESS_OK && !image_failed) detail::check(st);  // the call itself failed
+        std::vector<FacelessImageOutcome> outcomes(images.size(), FacelessImageOutcome{});
+        // The status is the call's own; each image's is in its outcome.
+        detail::check(faceless_analyze_images(handle_, raw.data(), raw.size(), outcomes.data()));
+        // Freed once by the library, also when a conversion below throws.
+        struct Free {
+            std::vector<FacelessImageOutcome>& o;
+            ~Free() { faceless_image_outcomes_free(o.data(), o.size()); }
+        } free_outcomes{outcomes};
         std::vector<BatchItem> out(images.size());
         for (size_t i = 0; i < images.size(); i++) {
-            out[i].status = statuses[i];
-            if (owned[i]) out[i].analysis = detail::convert(*owned[i]);
+            out[i].status = outcomes[i].status;
+            if (outcomes[i].message) out[i].message = outcomes[i].message;
+            if (outcomes[i].result) out[i].analysis = detail::convert(*outcomes[i].result);
         }
         return out;
     }

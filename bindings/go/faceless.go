@@ -29,7 +29,6 @@ import "C"
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -342,37 +341,26 @@ func (p *Pipeline) AnalyzeBatch(images []Image) ([]BatchItem, error) {
 			raw[i].len = size(len(img.Data))
 		}
 	}
-	results := make([]*C.FacelessResult, n)
-	statuses := make([]C.int32_t, n)
-	cresults := (**C.FacelessResult)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(uintptr(0)))))
-	defer C.free(unsafe.Pointer(cresults))
-	cstatuses := (*C.int32_t)(C.calloc(C.size_t(n), 4))
-	defer C.free(unsafe.Pointer(cstatuses))
+	coutcomes := (*C.FacelessImageOutcome)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(C.FacelessImageOutcome{}))))
+	defer C.free(unsafe.Pointer(coutcomes))
 	// One locked thread for the call and the last-error message it leaves.
 	runtime.LockOSThread()
-	st := C.faceless_analyze_batch(p.ptr, &raw[0], C.size_t(n), cresults, cstatuses)
-	firstMessage := C.GoString(C.faceless_last_error())
+	st := C.faceless_analyze_images(p.ptr, &raw[0], C.size_t(n), coutcomes)
+	callMessage := C.GoString(C.faceless_last_error())
 	runtime.UnlockOSThread()
-	copy(results, unsafe.Slice(cresults, n))
-	copy(statuses, unsafe.Slice(cstatuses, n))
-	items := make([]BatchItem, n)
-	failed := false
-	for i := range items {
-		if results[i] != nil {
-			items[i].Analysis = convertResult(results[i])
-			C.faceless_result_free(results[i])
-		}
-		if statuses[i] != C.FACELESS_OK {
-			msg := fmt.Sprintf("image %d: %s", i, Status(statuses[i]))
-			if !failed {
-				msg = firstMessage // the library's message names the first failure
-			}
-			failed = true
-			items[i].Err = &Error{Code: Status(statuses[i]), Message: msg}
-		}
+	// The status is the call's own; each image's is in its outcome.
+	if st != C.FACELESS_OK {
+		return nil, &Error{Code: Status(st), Message: callMessage}
 	}
-	if st != C.FACELESS_OK && !failed {
-		return nil, &Error{Code: Status(st), Message: firstMessage}
+	defer C.faceless_image_outcomes_free(coutcomes, C.size_t(n))
+	items := make([]BatchItem, n)
+	for i, o := range unsafe.Slice(coutcomes, n) {
+		if o.result != nil {
+			items[i].Analysis = convertResult(o.result)
+		}
+		if o.status != C.FACELESS_OK {
+			items[i].Err = &Error{Code: Status(o.status), Message: C.GoString(o.message)}
+		}
 	}
 	return items, nil
 }

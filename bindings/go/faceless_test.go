@@ -204,6 +204,14 @@ func TestBatch(t *testing.T) {
 	if code(items[4].Err) != StatusDecode || items[4].Analysis != nil {
 		t.Errorf("item 4: %v", items[4].Err)
 	}
+	// Each failed image has its own message, not a guess from the first.
+	if msg := items[4].Err.(*Error).Message; !strings.Contains(msg, "decode") {
+		t.Errorf("item 4 message: %q", msg)
+	}
+	// Every image failing is still a call that ran: no call error.
+	if all, err := pipeline(t).AnalyzeBatch([]Image{{Data: trunc}}); err != nil || code(all[0].Err) != StatusDecode {
+		t.Errorf("all images failing: %v", err)
+	}
 	if items, err := pipeline(t).AnalyzeBatch(nil); err != nil || len(items) != 0 {
 		t.Errorf("empty batch: %v", err)
 	}

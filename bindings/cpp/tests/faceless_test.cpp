@@ -172,7 +172,13 @@ TEST(Pipeline, Batch) {
     EXPECT_EQ(items[2].analysis->faces.size(), 1u);
     EXPECT_EQ(items[3].status, FACELESS_ERR_DECODE);
     EXPECT_FALSE(items[3].analysis);
+    EXPECT_NE(items[3].message.find("decode"), std::string::npos) << items[3].message;
+    EXPECT_TRUE(items[0].message.empty());
     EXPECT_TRUE(pipeline().analyze_batch({}).empty());
+    // Every image failing is still a call that ran: no exception.
+    std::vector<faceless::BatchItem> all_bad =
+        pipeline().analyze_batch({faceless::Image::encoded(bad.data(), bad.size())});
+    EXPECT_EQ(all_bad[0].status, FACELESS_ERR_DECODE);
 }
 
 TEST(Pipeline, ClassifyAligned) {
