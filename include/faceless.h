@@ -403,7 +403,8 @@ typedef struct FacelessOptions {
    * `ORT_DYLIB_PATH` environment variable, then beside libfaceless, then
    * beside the executable. A path that cannot be loaded is
    * `FACELESS_ERR_RUNTIME`. One process loads one runtime: the first
-   * pipeline that loads it decides, later pipelines share it.
+   * pipeline that loads it decides, later pipelines share it, and a later
+   * path naming another file is `FACELESS_ERR_RUNTIME`.
    */
   const char *ort_library_path;
   /**

@@ -281,3 +281,28 @@ fn batch_runs_every_input_kind_and_fails_images_alone() {
         [p.classify_aligned(&img).unwrap()]
     );
 }
+
+#[test]
+fn a_second_runtime_library_is_refused() {
+    use faceless::runtime::{environment, RuntimeOptions};
+    let _ = pipeline();
+    let (_, loaded) = environment(&RuntimeOptions::default()).unwrap();
+    // The library already loaded, named again: accepted.
+    let same = RuntimeOptions {
+        library_path: Some(loaded.clone()),
+        ..RuntimeOptions::default()
+    };
+    assert!(environment(&same).is_ok());
+    // Another one: an error, not silently the first one.
+    let other = RuntimeOptions {
+        library_path: Some("/nonexistent/libonnxruntime.so".into()),
+        ..RuntimeOptions::default()
+    };
+    let err = Pipeline::builder().runtime(other).build().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Runtime);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("already loaded") && msg.contains("/nonexistent"),
+        "{msg}"
+    );
+}

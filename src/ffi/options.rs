@@ -40,7 +40,8 @@ pub struct FacelessOptions {
     /// `ORT_DYLIB_PATH` environment variable, then beside libfaceless, then
     /// beside the executable. A path that cannot be loaded is
     /// `FACELESS_ERR_RUNTIME`. One process loads one runtime: the first
-    /// pipeline that loads it decides, later pipelines share it.
+    /// pipeline that loads it decides, later pipelines share it, and a later
+    /// path naming another file is `FACELESS_ERR_RUNTIME`.
     pub ort_library_path: *const c_char,
     /// Directory holding `mtcnn/{pnet,rnet,onet}.onnx` and
     /// `classifier/faceless-attributes.{onnx,json}`; NULL (default) uses the

@@ -1,0 +1,95 @@
+//! Finding, loading and configuring ONNX Runtime, by concern: locating and
+//! checking the library (`library.rs`), the process-wide environment
+//! (`environment.rs`), the execution providers (`providers.rs`), and here
+//! the options and session creation that use them.
+//!
+//! Faceless links ONNX Runtime dynamically so one SDK build works with the
+//! runtime the application already ships (CPU, CUDA, ...).
+
+mod environment;
+mod library;
+mod providers;
+
+use std::path::PathBuf;
+
+use ort::environment::Environment;
+use ort::session::Session;
+
+use crate::error::{Error, Result};
+
+pub use environment::environment;
+pub use providers::{available_providers, ExecutionProvider};
+
+/// The ONNX Runtime version Faceless is built and tested against.
+pub const ORT_TESTED_VERSION: &str = "1.31.1";
+
+/// How sessions are created.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeOptions {
+    /// Explicit path of the ONNX Runtime shared library. When `None`, the
+    /// `ORT_DYLIB_PATH` environment variable is used, then the directory of
+    /// the faceless library, then the directory of the executable.
+    pub library_path: Option<PathBuf>,
+    /// Threads ONNX Runtime may use inside one model run; 0 lets it choose.
+    pub intra_threads: usize,
+    /// Execution providers in order of preference; empty means CPU only.
+    /// CPU stays the fallback for operators a provider cannot run.
+    pub execution_providers: Vec<ExecutionProvider>,
+}
+
+/// Builds a session for an in-memory ONNX model with the given options.
+pub(crate) fn session(
+    env: &Environment,
+    options: &RuntimeOptions,
+    model: &str,
+    bytes: &[u8],
+) -> Result<Session> {
+    let fail =
+        |e: &dyn std::fmt::Display| Error::model(model, format!("cannot create session: {e}"));
+    // P-Net sees a new input shape at every pyramid level of every image
+    // size. ONNX Runtime's memory patterns and its growing CPU arena assume
+    // fixed shapes and kept ~1.7 GB for one 77-face photo (bench/); without
+    // them memory follows the current image.
+    let mut builder = Session::builder(env)
+        .map_err(|e| fail(&e))?
+        .with_memory_pattern(false)
+        .map_err(|e| fail(&e))?;
+    if options.intra_threads > 0 {
+        builder = builder
+            .with_intra_threads(options.intra_threads)
+            .map_err(|e| fail(&e))?;
+    }
+    let wanted: Vec<_> = options
+        .execution_providers
+        .iter()
+        .copied()
+        .filter(|p| *p != ExecutionProvider::Cpu)
+        .collect();
+    if wanted.is_empty() {
+        builder = builder
+            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(true).build()])
+            .map_err(|e| fail(&e))?;
+    } else {
+        let available = available_providers()?;
+        for provider in &wanted {
+            if !available.iter().any(|a| a == provider.ort_name()) {
+                return Err(Error::ExecutionProviderUnavailable {
+                    name: provider.ort_name().to_string(),
+                    available: available.join(", "),
+                });
+            }
+        }
+        let dispatches: Vec<_> = wanted.iter().map(|p| p.dispatch()).collect();
+        builder = builder.with_execution_providers(dispatches).map_err(|e| {
+            Error::ExecutionProviderUnavailable {
+                name: wanted
+                    .iter()
+                    .map(|p| p.ort_name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                available: e.to_string(),
+            }
+        })?;
+    }
+    builder.commit_from_memory(bytes).map_err(|e| fail(&e))
+}
