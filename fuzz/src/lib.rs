@@ -57,7 +57,7 @@ fn raw(data: &[u8]) -> Option<Raw<'_>> {
 /// Raw pixel buffers: any geometry against any buffer.
 pub fn raw_pixels(data: &[u8]) {
     let Some(r) = raw(data) else { return };
-    let Some(format) = PixelFormat::from_code(r.format) else {
+    let Some(format) = FacelessPixelFormat::from_code(r.format).map(PixelFormat::from) else {
         return;
     };
     if let Ok(img) = from_raw(r.pixels, r.width, r.height, r.stride, format, 1 << 20) {

@@ -92,17 +92,34 @@ unsafe fn file(path: *const c_char) -> Result<PathBuf, Fail> {
     Ok(p)
 }
 
+impl FacelessPixelFormat {
+    /// The format with this C code, if any. (The code belongs to the C ABI,
+    /// so the core's `PixelFormat` does not know it.)
+    pub fn from_code(code: i32) -> Option<Self> {
+        use FacelessPixelFormat as F;
+        [F::Rgb, F::Bgr, F::Rgba, F::Bgra, F::Gray8]
+            .into_iter()
+            .find(|f| *f as i32 == code)
+    }
+}
+
+impl From<FacelessPixelFormat> for PixelFormat {
+    fn from(f: FacelessPixelFormat) -> Self {
+        match f {
+            FacelessPixelFormat::Rgb => PixelFormat::Rgb,
+            FacelessPixelFormat::Bgr => PixelFormat::Bgr,
+            FacelessPixelFormat::Rgba => PixelFormat::Rgba,
+            FacelessPixelFormat::Bgra => PixelFormat::Bgra,
+            FacelessPixelFormat::Gray8 => PixelFormat::Gray8,
+        }
+    }
+}
+
 /// A C pixel format code as the core's [`PixelFormat`].
 fn pixel_format(code: i32) -> Result<PixelFormat, Fail> {
-    use FacelessPixelFormat as F;
-    Ok(match code {
-        c if c == F::Rgb as i32 => PixelFormat::Rgb,
-        c if c == F::Bgr as i32 => PixelFormat::Bgr,
-        c if c == F::Rgba as i32 => PixelFormat::Rgba,
-        c if c == F::Bgra as i32 => PixelFormat::Bgra,
-        c if c == F::Gray8 as i32 => PixelFormat::Gray8,
-        c => return Err(Fail::Invalid(format!("unknown pixel format {c}"))),
-    })
+    FacelessPixelFormat::from_code(code)
+        .map(PixelFormat::from)
+        .ok_or_else(|| Fail::Invalid(format!("unknown pixel format {code}")))
 }
 
 /// An image argument after pointer checks; a path is owned (converted from

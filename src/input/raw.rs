@@ -30,18 +30,6 @@ impl PixelFormat {
             Self::Gray8 => 1,
         }
     }
-
-    /// Converts the C ABI's integer code.
-    pub fn from_code(code: i32) -> Option<Self> {
-        Some(match code {
-            0 => Self::Rgb,
-            1 => Self::Bgr,
-            2 => Self::Rgba,
-            3 => Self::Bgra,
-            4 => Self::Gray8,
-            _ => return None,
-        })
-    }
 }
 
 /// Copies a raw pixel buffer into an RGB image.
