@@ -528,6 +528,26 @@ TEST(analyze_batch) {
     CHECK_STATUS(faceless_analyze_batch(g_pipe, imgs, 4, NULL, st), FACELESS_ERR_NULL_POINTER);
     CHECK_STATUS(faceless_analyze_batch(g_pipe, imgs, 4, res, NULL), FACELESS_ERR_NULL_POINTER);
     CHECK_STATUS(faceless_analyze_batch(g_pipe, imgs, SIZE_MAX, res, st), FACELESS_ERR_INVALID_ARGUMENT);
+
+    /* faceless_analyze_images: the call ran (OK) though three images failed;
+     * each outcome has its own status and message */
+    FacelessImageOutcome out[7];
+    memset(out, 0, sizeof out);
+    CHECK_STATUS(faceless_analyze_images(g_pipe, imgs, 7, out), FACELESS_OK);
+    for (int i = 0; i < 4; i++) {
+        CHECK(out[i].status == FACELESS_OK && out[i].result != NULL && out[i].message == NULL);
+        if (out[i].result) CHECK(out[i].result->face_count == expect_faces[i]);
+    }
+    CHECK(out[4].status == FACELESS_ERR_DECODE && out[4].result == NULL);
+    CHECK(out[4].message != NULL && contains(out[4].message, "decode"));
+    CHECK(out[5].status == FACELESS_ERR_INVALID_ARGUMENT && contains(out[5].message, "image kind 42"));
+    CHECK(out[6].status == FACELESS_ERR_NULL_POINTER && contains(out[6].message, "path"));
+    faceless_image_outcomes_free(out, 7);
+    for (int i = 0; i < 7; i++) CHECK(out[i].result == NULL && out[i].message == NULL);
+    faceless_image_outcomes_free(out, 7); /* a second free frees nothing */
+    CHECK_STATUS(faceless_analyze_images(g_pipe, NULL, 7, out), FACELESS_ERR_NULL_POINTER);
+    CHECK_STATUS(faceless_analyze_images(g_pipe, imgs, 7, NULL), FACELESS_ERR_NULL_POINTER);
+    CHECK_STATUS(faceless_analyze_images(g_pipe, imgs, 0, NULL), FACELESS_OK);
     free(jpg), free(trunc), free(bgr);
 }
 
