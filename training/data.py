@@ -16,9 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-GENDER_LABELS = ["male", "female"]
-ETHNICITY_LABELS = ["white", "black", "asian", "indian", "others"]
-N_AGE_GROUPS = 12
+from .schema import ETHNICITY_LABELS, GENDER_LABELS, N_AGE_GROUPS  # noqa: F401 (part of this module's API)
 AGE_MIN, AGE_MAX = 1, 116
 
 # canonical extension; the dot before it may be missing in damaged names

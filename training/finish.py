@@ -6,16 +6,43 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
+from typing import Any, Dict, List
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from . import data
+from . import data, report
+from .augment import to_input
 from .cache import RESAMPLE
 from .evaluate import (age_group_metrics, cls_metrics, ece, expected_age, fit_temperature, softmax)
+from .predict import predict
+from .schema import INPUT_NAME, MODEL_NAME, N_AGE_GROUPS, OPSET, OUTPUTS, output_shapes
 
-OUTPUTS = ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
+
+@dataclass
+class PreparedData:
+    """The cached chips, labels, split indices, normalisation and data-preparation record of one run."""
+    X: Any
+    Y: Dict[str, Any]
+    tr: Any
+    va: Any
+    te: Any
+    mean: Any
+    std: Any
+    prep: Any
+
+
+@dataclass
+class Choices:
+    """What finishing chose on the validation split and bakes into the exported graph and manifest."""
+    flip: bool
+    age_mode: str
+    means: List[float]
+    temps: Dict[str, float]
+    edges: List[int]
+    labels: List[str]
 
 
 class ExportModel(nn.Module):
@@ -57,7 +84,6 @@ def sha256(path):
 
 def member_table(specs, model, X, Y, va, te, mean, std, flip):
     """Each ensemble member alone vs the whole ensemble, on val and test (argmax accuracy, regression MAE)."""
-    from .train import predict
     nets = list(getattr(model, "members", [model]))
     rows = {}
 
@@ -72,15 +98,15 @@ def member_table(specs, model, X, Y, va, te, mean, std, flip):
     return rows
 
 
-def finish(args, specs, model, X, Y, tr, va, te, mean, std, prep, histories, train_minutes, wb=None):
-    from .train import predict
+def finish(args, specs, model, d: PreparedData, histories, train_minutes, wb=None):
+    X, Y, tr, va, te, mean, std, prep = d.X, d.Y, d.tr, d.va, d.te, d.mean, d.std, d.prep
     history = histories[0]
     rep = args.report_dir
     edges = prep.edges
     labels = data.group_labels(edges)
     # mean training age of each group (for the expected-age estimate)
     means = []
-    for k in range(12):
+    for k in range(N_AGE_GROUPS):
         sel = Y["age"][tr][Y["age_group"][tr] == k]
         means.append(float(sel.mean()) if len(sel) else (edges[k] + edges[k + 1] - 1) / 2.0)
 
@@ -130,7 +156,7 @@ def finish(args, specs, model, X, Y, tr, va, te, mean, std, prep, histories, tra
     metrics["age_mae_by_method"] = {m: float(np.abs(age_estimate(m, age_reg, ag, means, temps["age_group"])
                                                     - yt["age"]).mean()) for m in ("regression", "expected", "blend")}
     metrics["age_mae_per_group"] = {}
-    for k in range(12):
+    for k in range(N_AGE_GROUPS):
         sel = yt["age_group"] == k
         metrics["age_mae_per_group"][labels[k]] = {
             "n": int(sel.sum()), "mae": float(np.abs(age - yt["age"])[sel].mean()),
@@ -156,15 +182,14 @@ def finish(args, specs, model, X, Y, tr, va, te, mean, std, prep, histories, tra
         wb.summary.update({"test_gender_acc": metrics["gender"]["acc"], "test_ethnicity_acc": metrics["ethnicity"]["acc"],
                            "test_age_mae": metrics["age_mae"]})
 
-    from . import report
     report.plots(rep, history, {"gender": (g, yt["gender"]), "ethnicity": (e, yt["ethnicity"]),
                                 "age_group": (ag, yt["age_group"])}, temps, labels, age, yt["age"])
 
     # --- export
     export = {}
     if not args.skip_export:
-        export = export_onnx(args, model, X, te, mean, std, flip, age_mode, means, temps, edges, labels,
-                             metrics, choice, prep, train_minutes, history)
+        chosen = Choices(flip, age_mode, means, temps, edges, labels)
+        export = export_onnx(args, model, d, chosen, metrics, choice, train_minutes, history)
     out = {"metrics": metrics, "choices": choice, "temperature": temps, "export": export,
            "age_group_edges": edges, "age_group_labels": labels, "age_group_mean_age": means,
            "damaged": [{"file": d.file, "action": "kept" if d.record else "dropped", "note": d.note}
@@ -188,25 +213,26 @@ def finish(args, specs, model, X, Y, tr, va, te, mean, std, prep, histories, tra
     return out
 
 
-def export_onnx(args, model, X, te, mean, std, flip, age_mode, means, temps, edges, labels, metrics,
-                choice, prep, train_minutes, history):
+def export_onnx(args, model, d: PreparedData, chosen: Choices, metrics, choice, train_minutes, history):
     import onnx
     import onnxruntime as ort
-    from .train import predict  # noqa: F401
+
+    X, te, mean, std, prep = d.X, d.te, d.mean, d.std, d.prep
+    flip, age_mode, means, temps, edges, labels = (chosen.flip, chosen.age_mode, chosen.means, chosen.temps,
+                                                   chosen.edges, chosen.labels)
 
     os.makedirs(args.model_dir, exist_ok=True)
     net = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
     wrapper = ExportModel(net, flip, age_mode, means, temps["age_group"]).eval()
     S = args.size
-    path = os.path.join(args.model_dir, "faceless-attributes.onnx")
+    path = os.path.join(args.model_dir, f"{MODEL_NAME}.onnx")
     dummy = torch.zeros(2, 3, S, S)
-    torch.onnx.export(wrapper, dummy, path, input_names=["input"], output_names=OUTPUTS,
-                      dynamic_axes={"input": {0: "N"}, **{o: {0: "N"} for o in OUTPUTS}},
-                      opset_version=17, do_constant_folding=True)
+    torch.onnx.export(wrapper, dummy, path, input_names=[INPUT_NAME], output_names=OUTPUTS,
+                      dynamic_axes={INPUT_NAME: {0: "N"}, **{o: {0: "N"} for o in OUTPUTS}},
+                      opset_version=OPSET, do_constant_folding=True)
     m = onnx.load(path)
     onnx.checker.check_model(m)
     # verify against PyTorch on a batch of real test chips
-    from .augment import to_input
     xb = to_input(X[torch.as_tensor(te[:32])], mean, std).contiguous()
     with torch.no_grad():
         ref = [t.numpy() for t in wrapper(xb)]
@@ -214,22 +240,22 @@ def export_onnx(args, model, X, te, mean, std, flip, age_mode, means, temps, edg
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    assert [i.name for i in sess.get_inputs()] == ["input"]
+    assert [i.name for i in sess.get_inputs()] == [INPUT_NAME]
     assert [o.name for o in sess.get_outputs()] == OUTPUTS
-    got = sess.run(None, {"input": xb.numpy()})
+    got = sess.run(None, {INPUT_NAME: xb.numpy()})
     max_diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, got))
     shapes = [list(o.shape) for o in got]
-    assert shapes == [[32, 12], [32, 2], [32, 5], [32]], shapes
+    assert shapes == output_shapes(32), shapes
     assert max_diff < 1e-4, f"onnxruntime differs from PyTorch by {max_diff}"
 
     def lat(n, reps):
         x = xb[:1].repeat(n, 1, 1, 1).numpy() if n > 32 else xb[:n].numpy()
         for _ in range(5):
-            sess.run(None, {"input": x})
+            sess.run(None, {INPUT_NAME: x})
         ts = []
         for _ in range(reps):
             t = time.perf_counter()
-            sess.run(None, {"input": x})
+            sess.run(None, {INPUT_NAME: x})
             ts.append(time.perf_counter() - t)
         return float(np.median(ts)) * 1000 / n
 
@@ -239,14 +265,14 @@ def export_onnx(args, model, X, te, mean, std, flip, age_mode, means, temps, edg
     size = os.path.getsize(path)
     digest = sha256(path)
 
-    man_path = os.path.join(args.model_dir, "faceless-attributes.json")
+    man_path = os.path.join(args.model_dir, f"{MODEL_NAME}.json")
     manifest = {}
     if os.path.exists(man_path):  # merge: keep keys written by others (e.g. "alignment")
         with open(man_path) as f:
             manifest = json.load(f)
     manifest.update({
-        "name": "faceless-attributes", "version": "1.0.0", "onnx": "faceless-attributes.onnx", "sha256": digest,
-        "input": {"name": "input", "layout": "NCHW", "channels": "RGB", "size": [S, S],
+        "name": MODEL_NAME, "version": "1.0.0", "onnx": f"{MODEL_NAME}.onnx", "sha256": digest,
+        "input": {"name": INPUT_NAME, "layout": "NCHW", "channels": "RGB", "size": [S, S],
                   "mean": [round(float(v), 6) for v in mean], "std": [round(float(v), 6) for v in std]},
         "chip_size": [200, 200],
         "outputs": OUTPUTS,
@@ -271,14 +297,14 @@ def export_onnx(args, model, X, te, mean, std, flip, age_mode, means, temps, edg
                      "resize": RESAMPLE, "chips": args.chips_note,
                      "dataset": "UTKFace aligned&cropped (non-commercial research only)",
                      "split": prep.counts, "train_minutes": round(train_minutes, 1),
-                     "opset": 17, "onnx_bytes": size},
+                     "opset": OPSET, "onnx_bytes": size},
     })
     with open(man_path, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     with open(os.path.join(args.model_dir, "SHA256SUMS"), "w") as f:
-        f.write(f"{digest}  faceless-attributes.onnx\n")
+        f.write(f"{digest}  {MODEL_NAME}.onnx\n")
     info = {"path": path, "bytes": size, "sha256": digest, "max_abs_diff_vs_torch": max_diff,
-            "latency": latency, "opset": 17}
+            "latency": latency, "opset": OPSET}
     print(f"[export] {path} {size} bytes sha256 {digest} maxdiff {max_diff:.2e} latency {latency}", flush=True)
     return info

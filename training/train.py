@@ -27,12 +27,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import data
-from .augment import augment, to_input
+from .augment import augment
 from .cache import RESAMPLE, build_cache
 from .evaluate import (age_group_metrics, cls_metrics, expected_age, fit_temperature, softmax)
+from .finish import PreparedData, finish
 from .model import FaceAttributes
-
-HEADS = ["age_group", "gender", "ethnicity", "age"]
+from .predict import predict
+from .schema import HEADS, N_AGE_GROUPS
 
 
 def parse_args(argv=None):
@@ -99,23 +100,8 @@ def set_seed(seed):
 
 def build_model(args, layout, age_mean, age_std):
     return FaceAttributes(layout, tuple(int(w) for w in args.widths.split(",")),
-                          tuple(int(b) for b in args.blocks.split(",")), 12, age_mean, age_std,
+                          tuple(int(b) for b in args.blocks.split(",")), N_AGE_GROUPS, age_mean, age_std,
                           dropout=args.dropout)
-
-
-@torch.no_grad()
-def predict(model, X, idx, mean, std, flip=False, bs=512):
-    model.eval()
-    outs = [[], [], [], []]
-    for i in range(0, len(idx), bs):
-        x = to_input(X[idx[i:i + bs]], mean, std).contiguous(memory_format=torch.channels_last)
-        o = model(x)
-        if flip:
-            o2 = model(torch.flip(x, [3]))
-            o = tuple((a + b) / 2 for a, b in zip(o, o2))
-        for k in range(4):
-            outs[k].append(o[k].float().numpy())
-    return [np.concatenate(o) for o in outs]
 
 
 def losses(out, yb, args, age_std):
@@ -363,8 +349,7 @@ def main(argv=None):
         write_history(h, os.path.join(args.report_dir, "history" if i == 0 else f"history-member{i}"))
 
     # 2. choices measured on the VALIDATION split: flip-averaging, age estimate, temperatures
-    from .finish import finish
-    finish(args, specs, model, X, Y, tr, va, te, mean, std, prep, histories, train_minutes, wb)
+    finish(args, specs, model, PreparedData(X, Y, tr, va, te, mean, std, prep), histories, train_minutes, wb)
     print(f"[done] total {(time.time() - t_start) / 60:.1f} min")
     if wb is not None:
         wb.finish()
