@@ -105,16 +105,13 @@ mkdir -p "$tmp/go" && cp "$root/tests/install/go/main.go" "$tmp/go/"
 (
     set -e
     cd "$tmp/go"
-    cat > go.mod <<EOF
-module example.com/faceless-app
-
-go 1.21
-
-require github.com/faceless-sdk/faceless/bindings/go v0.1.0
-
-replace github.com/faceless-sdk/faceless/bindings/go => $prefix/share/faceless/bindings/go
-EOF
-    GOWORK=off GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1 "$go" build -o app .
+    export GOWORK=off GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1
+    # as bindings/go/README.md says: require + replace until it is published
+    "$go" mod init example.com/faceless-app 2>/dev/null
+    "$go" mod edit -require=github.com/faceless-sdk/faceless/bindings/go@v0.1.0 \
+        -replace=github.com/faceless-sdk/faceless/bindings/go="$prefix/share/faceless/bindings/go"
+    cat go.mod
+    "$go" build -o app .
     readelf -d app | grep -E 'NEEDED.*faceless|RUNPATH|RPATH'
     clean ./app "$image"
 ) || fail go
@@ -129,7 +126,7 @@ if command -v mcs >/dev/null && command -v mono >/dev/null; then
         mcs -nologo -warnaserror -target:library -out:Faceless.dll "$cs/Faceless.cs"
         mcs -nologo -warnaserror -out:App.exe -r:Faceless.dll App.cs
         # what `dotnet publish` does with a package's runtimes/<rid>/native/
-        cp "$cs"/runtimes/linux-x64/native/* .
+        cp -L "$cs"/runtimes/linux-x64/native/* .
         clean mono App.exe "$image"
     ) || fail csharp
 else
