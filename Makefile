@@ -4,7 +4,12 @@
 
 SAMPLE ?= tests/data/astronaut.png
 
-.PHONY: run test bench header fuzz
+PREFIX ?= /usr/local
+DISTDIR ?= dist
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+DISTNAME := faceless-$(VERSION)-linux-x86_64
+
+.PHONY: run test bench header fuzz build-release install dist
 
 ## Detect and classify every face of the sample image.
 run:
@@ -28,3 +33,18 @@ header:
 ## installs nightly and cargo-fuzz if missing. Not part of `make test`.
 fuzz:
 	fuzz/run.sh
+
+build-release:
+	@tools/fetch_onnxruntime.sh >/dev/null
+	cargo build --release --lib --bins
+
+## Install the SDK under PREFIX (default /usr/local; DESTDIR is honoured):
+## bin/faceless, lib/ (libfaceless with soname links and RUNPATH $$ORIGIN,
+## ONNX Runtime beside it, pkg-config and CMake packages), include/, the
+## bindings' sources in share/faceless/bindings/, licences in share/licenses/.
+install: build-release
+	tools/install.sh "$(DESTDIR)$(PREFIX)" release
+
+## A release tarball of the installed layout, with SHA256SUMS, in DISTDIR.
+dist: build-release
+	tools/dist.sh "$(DISTDIR)" "$(DISTNAME)"

@@ -6,7 +6,8 @@
 # Installed as <prefix>/lib/cmake/Faceless/FacelessConfig.cmake; everything is
 # found relative to this file, so the installed tree can be moved.
 # ONNX Runtime is loaded at run time (ORT_DYLIB_PATH or beside libfaceless);
-# it is not a link dependency.
+# it is not a link dependency. Linking Faceless::faceless also sets the run
+# path to <prefix>/lib.
 
 get_filename_component(_faceless_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
 
@@ -26,6 +27,13 @@ if(NOT TARGET Faceless::faceless)
   endif()
   set_target_properties(Faceless::faceless PROPERTIES
     INTERFACE_INCLUDE_DIRECTORIES "${_faceless_prefix}/include")
+  if(NOT WIN32 AND NOT CMAKE_VERSION VERSION_LESS 3.13)
+    # The run path travels with the link flags (as pkg-config's Libs do), so
+    # executables find libfaceless.so.0 without LD_LIBRARY_PATH, also after
+    # `cmake --install` of the application (which drops CMake's build RPATH).
+    set_target_properties(Faceless::faceless PROPERTIES
+      INTERFACE_LINK_OPTIONS "LINKER:-rpath,${_faceless_prefix}/lib")
+  endif()
 endif()
 
 set(Faceless_INCLUDE_DIRS "${_faceless_prefix}/include")

@@ -3,9 +3,14 @@
 #
 #   PREFIX/include/faceless.h, faceless.hpp
 #   PREFIX/lib/libfaceless.so.VERSION, libfaceless.so.0 -> ..., libfaceless.so -> ...
+#       (soname libfaceless.so.0, RUNPATH $ORIGIN: set by build.rs)
 #   PREFIX/lib/libonnxruntime.so.*      (when fetched; found beside libfaceless)
 #   PREFIX/lib/pkgconfig/faceless.pc
 #   PREFIX/lib/cmake/Faceless/FacelessConfig.cmake, FacelessConfigVersion.cmake
+#       (both find PREFIX relative to themselves and add -Wl,-rpath,PREFIX/lib
+#       to the link, so applications run without LD_LIBRARY_PATH)
+#
+# tools/install.sh (make install) adds the CLI, bindings and licences.
 #
 # Usage: cmake/stage_sdk.sh PREFIX [debug|release]   (Linux)
 set -euo pipefail
@@ -22,7 +27,8 @@ prefix="$(cd "$prefix" && pwd)"
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/Faceless"
 
 cp -f "$root/include/faceless.h" "$prefix/include/"
-cp -f "$root/bindings/cpp/faceless.hpp" "$prefix/include/" 2>/dev/null || true
+# the C++ header(s): bindings/cpp/*.hpp (or bindings/cpp/include/*.hpp)
+find "$root/bindings/cpp" -name '*.hpp' -not -path '*/tests/*' -exec cp -f {} "$prefix/include/" \;
 rm -f "$prefix/lib/libfaceless.so"*
 cp -f "$lib" "$prefix/lib/libfaceless.so.$version"
 ln -s "libfaceless.so.$version" "$prefix/lib/libfaceless.so.0"

@@ -6,6 +6,8 @@
 # the tests were written for. It is unpacked into .runtime/ and copied next to
 # the built faceless executables and library, where the runtime loader looks
 # for it last (explicit option, then ORT_DYLIB_PATH, then beside our library).
+# ONNX Runtime's LICENSE, ThirdPartyNotices.txt and Privacy.md, from the same
+# wheel, go to .runtime/licenses/onnxruntime/ (`make install` ships them).
 set -euo pipefail
 
 ORT_VERSION=1.31.1
@@ -17,7 +19,14 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 dest="$root/.runtime"
 mkdir -p "$dest"
 
-if [ ! -f "$dest/$LIB" ]; then
+NOTICES=(LICENSE ThirdPartyNotices.txt Privacy.md)
+have_all() {
+    [ -f "$dest/$LIB" ] || return 1
+    local n
+    for n in "${NOTICES[@]}"; do [ -f "$dest/licenses/onnxruntime/$n" ] || return 1; done
+}
+
+if ! have_all; then
     if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
         echo "fetch_onnxruntime: only Linux x86_64 is automated; install ONNX Runtime $ORT_VERSION and set ORT_DYLIB_PATH" >&2
         exit 1
@@ -33,12 +42,19 @@ if [ ! -f "$dest/$LIB" ]; then
         rm -f "$dest/$WHEEL"
         exit 1
     }
-    python3 - "$dest/$WHEEL" "$dest" "$LIB" <<'PY'
+    python3 - "$dest/$WHEEL" "$dest" "$LIB" "${NOTICES[@]}" <<'PY'
 import sys, zipfile, shutil, os
-wheel, dest, lib = sys.argv[1:]
-with zipfile.ZipFile(wheel) as z, z.open("onnxruntime/capi/" + lib) as src, open(os.path.join(dest, lib + ".part"), "wb") as out:
-    shutil.copyfileobj(src, out)
-os.replace(os.path.join(dest, lib + ".part"), os.path.join(dest, lib))
+wheel, dest, lib, *notices = sys.argv[1:]
+def extract(z, member, path):
+    with z.open(member) as src, open(path + ".part", "wb") as out:
+        shutil.copyfileobj(src, out)
+    os.replace(path + ".part", path)
+with zipfile.ZipFile(wheel) as z:
+    extract(z, "onnxruntime/capi/" + lib, os.path.join(dest, lib))
+    lic = os.path.join(dest, "licenses", "onnxruntime")
+    os.makedirs(lic, exist_ok=True)
+    for n in notices:
+        extract(z, "onnxruntime/" + n, os.path.join(lic, n))
 PY
     rm -f "$dest/$WHEEL"
 fi

@@ -7,7 +7,11 @@
 #      debug builds run the image code ~10x slower;
 #   4. the training data-preparation tests (standard library Python);
 #   5. MTCNN ONNX files regenerated from the pinned wheel, compared bytes;
-#   6. the C, C++, C# and Go bindings (tools/run_binding_tests.sh).
+#   6. the C, C++, C# and Go bindings (tools/run_binding_tests.sh);
+#   7. the installed SDK (tools/test_install.sh): `make install` into a
+#      temporary PREFIX, then a C (pkg-config), C++ (find_package), Go and C#
+#      app each built outside the repository and run without LD_LIBRARY_PATH
+#      or ORT_DYLIB_PATH, the CLI, and `make dist`.
 # Each stage runs even when an earlier one failed; the exit code is non-zero
 # if any failed, and the last line says which.
 set -uo pipefail
@@ -34,6 +38,7 @@ stage "rust tests" cargo test --release
 stage "training data tests" python3 -m pytest -q training/tests
 stage "mtcnn models reproducible" tools/check_mtcnn_models.sh
 stage "bindings" env FACELESS_PROFILE=release tools/run_binding_tests.sh
+stage "install" tools/test_install.sh
 
 echo
 if [ ${#failed[@]} -ne 0 ]; then

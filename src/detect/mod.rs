@@ -158,6 +158,22 @@ fn clip(face: &mut Face, w: f32, h: f32) {
 
 /// A face detector, safe to share between threads (`Sync`): concurrent calls
 /// each use their own set of sessions from a pool.
+///
+/// # Example
+///
+/// Detect the face of the committed sample, decoded here with the
+/// re-exported `image` crate (run by `cargo test --doc`):
+///
+/// ```
+/// let detector = faceless::Detector::builder().min_face_size(20.0).build()?;
+/// let image = faceless::image::open("tests/data/astronaut.png")?.to_rgb8();
+/// let faces = detector.detect(&image)?;
+/// assert_eq!(faces.len(), 1);
+/// let [x1, y1, x2, y2] = faces[0].bbox;
+/// assert!(x1 < x2 && y1 < y2 && faces[0].score > 0.9);
+/// println!("box {:?}, score {:.3}, landmarks {:?}", faces[0].bbox, faces[0].score, faces[0].landmarks);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Detector {
     options: DetectorOptions,
     pool: Pool<MtcnnSessions>,
