@@ -163,16 +163,8 @@ mod tests {
         }
     }
 
-    const GRID: [Expect; 2] = [
-        Expect {
-            name: "reg",
-            dims: &[Dim::Batch, Dim::Is(4), Dim::Free(0), Dim::Free(1)],
-        },
-        Expect {
-            name: "prob",
-            dims: &[Dim::Batch, Dim::Is(2), Dim::Free(0), Dim::Free(1)],
-        },
-    ];
+    // P-Net's outputs: two maps that must share one free grid.
+    const GRID: [Expect; 2] = crate::detect::pnet::OUTPUTS;
 
     #[test]
     fn shapes_are_checked() {

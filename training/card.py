@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import evaluate_external  # noqa: E402
 
 from training import data  # noqa: E402
+from training.card_text import ETHICAL_NOTE, INTENDED_USE  # noqa: E402
 
 
 def pct(v):
@@ -192,19 +193,7 @@ an age in years. Inside the graph:
 
 {damaged}
 
-## Intended use
-
-- Research, demos and aggregate, opt-in analytics where a human understands the error rates below.
-- Every answer carries its probability (softmax(logits / T), calibrated on validation data), so callers
-  can abstain below a threshold and should show or log uncertainty.
-
-## Out of scope (do not use for)
-
-- Any decision about an individual person: access, hiring, credit, insurance, policing, border
-  control, age verification with legal effect, medical or welfare decisions, surveillance or tracking.
-- Inferring anyone's gender identity or ethnic/racial identity. The model predicts the training
-  data's annotation, nothing more.
-- Commercial use, because of the UTKFace terms.
+{INTENDED_USE}
 - Gender of children: on real photos it is barely better than chance below 10 years (external check
   below); on UTKFace the weakest age groups are {worst_gender_txt}.
 
@@ -288,15 +277,7 @@ least reliable output of this model, and never as a description of a person.
 - Profile views, heavy occlusion and very small faces lower accuracy without necessarily lowering
   confidence.
 
-## Ethical note
-
-Gender and ethnicity here are labels that annotators attached to photographs in one data set. They
-describe that annotation, not the people in the pictures, and they do not describe how anyone sees
-themselves. Age is a visual estimate with an error of several years. The model is not to be used to
-make decisions about individuals. We ship probabilities with every answer precisely so that callers can
-abstain when the model is unsure, and we publish where it is weak (the tables above) rather than a single
-flattering number.
-"""
+{ETHICAL_NOTE}"""
     with open(a.out, "w") as f:
         f.write(text)
     print(f"[card] wrote {a.out}")

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from . import data
+from .card_text import ETHICAL_NOTE, INTENDED_USE
 from .evaluate import reliability, softmax
 
 DPI = 60
@@ -364,19 +365,7 @@ with one onnxruntime CPU thread on our build machine). Manifest: `models/classif
 
 {dmg}
 
-## Intended use
-
-- Research, demos and aggregate, opt-in analytics where a human understands the error rates below.
-- Every answer carries its probability (softmax(logits / T), calibrated on validation data), so callers
-  can abstain below a threshold and should show or log uncertainty.
-
-## Out of scope (do not use for)
-
-- Any decision about an individual person: access, hiring, credit, insurance, policing, border
-  control, age verification with legal effect, medical or welfare decisions, surveillance or tracking.
-- Inferring anyone's gender identity or ethnic/racial identity. The model predicts the training
-  data's annotation, nothing more.
-- Commercial use, because of the UTKFace terms.
+{INTENDED_USE}
 - Faces that are not aligned/cropped like the training chips (profile views, heavy occlusion, very
   low resolution, non-photographic images).
 - Any use that relies on the gender answer in the age groups where it is weakest: {worst_gender_txt}
@@ -420,14 +409,6 @@ runtime computes softmax(logits / T) with the `temperature` values in the manife
 - The input must look like a training chip; the SDK aligns detected faces to a canonical template before
   classification. Poor alignment lowers accuracy without necessarily lowering confidence.
 
-## Ethical note
-
-Gender and ethnicity here are labels that annotators attached to photographs in one data set. They
-describe that annotation, not the people in the pictures, and they do not describe how anyone sees
-themselves. Age is a visual estimate with an error of several years. The model is not to be used to
-make decisions about individuals. We ship probabilities with every answer precisely so that callers can
-abstain when the model is unsure, and we publish where it is weak (the tables above) rather than a single
-flattering number.
-"""
+{ETHICAL_NOTE}"""
     with open(path, "w") as f:
         f.write(text)

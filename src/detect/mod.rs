@@ -7,7 +7,7 @@
 
 mod boxes;
 mod onet;
-mod pnet;
+pub(crate) mod pnet;
 mod refine;
 mod resample;
 mod rnet;

@@ -15,7 +15,7 @@ const CELL: f32 = 12.0;
 const STRIDE: f32 = 2.0;
 
 /// Box offsets and face/non-face scores over one grid.
-const OUTPUTS: [Expect; 2] = [
+pub(crate) const OUTPUTS: [Expect; 2] = [
     Expect {
         name: "reg",
         dims: &[Dim::Batch, Dim::Is(4), Dim::Free(0), Dim::Free(1)],
