@@ -276,20 +276,10 @@ fn batch_reports_each_image() {
     let p = pipeline();
     let a = data("astronaut.jpg");
     let bytes = std::fs::read(data("not_an_image.jpg").to_str().unwrap()).unwrap();
-    let image = |kind: FacelessImageKind, path: *const c_char, data: &[u8]| FacelessImage {
-        kind: kind as i32,
-        path,
-        data: data.as_ptr(),
-        len: data.len(),
-        width: 0,
-        height: 0,
-        stride: 0,
-        format: 0,
-    };
     let images = [
-        image(FacelessImageKind::File, a.as_ptr(), &[]),
-        image(FacelessImageKind::Encoded, null(), &bytes),
-        image(FacelessImageKind::File, a.as_ptr(), &[]),
+        image(FacelessImageKind::File as i32, a.as_ptr(), &[]),
+        image(FacelessImageKind::Encoded as i32, null(), &bytes),
+        image(FacelessImageKind::File as i32, a.as_ptr(), &[]),
     ];
     let mut results = [null_mut(); 3];
     let mut statuses = [-1; 3];
@@ -322,16 +312,6 @@ fn analyze_images_separates_the_call_from_each_image() {
     let p = pipeline();
     let a = data("astronaut.jpg");
     let bytes = std::fs::read(data("not_an_image.jpg").to_str().unwrap()).unwrap();
-    let image = |kind: i32, path: *const c_char, data: &[u8]| FacelessImage {
-        kind,
-        path,
-        data: data.as_ptr(),
-        len: data.len(),
-        width: 0,
-        height: 0,
-        stride: 0,
-        format: 0,
-    };
     let images = [
         image(FacelessImageKind::File as i32, a.as_ptr(), &[]),
         image(FacelessImageKind::Encoded as i32, null(), &bytes),
@@ -436,4 +416,18 @@ fn last_error_is_per_thread() {
     .join()
     .unwrap();
     assert_eq!(last_error(), mine);
+}
+
+/// A file or encoded-bytes entry of a batch (raw-pixel fields unused).
+fn image(kind: i32, path: *const c_char, data: &[u8]) -> FacelessImage {
+    FacelessImage {
+        kind,
+        path,
+        data: data.as_ptr(),
+        len: data.len(),
+        width: 0,
+        height: 0,
+        stride: 0,
+        format: 0,
+    }
 }
