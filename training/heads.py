@@ -186,7 +186,6 @@ def score_ff(pred, ff_labels, files):
 def export(heads, weights, temps, backbone_model, path):
     """Backbones + concatenated features + heads, outputs as the runtime expects."""
     g = backbone_model.graph
-    n_pre = len(PRETRAINED)
     nodes = list(g.node)
     inits = list(g.initializer)
     nodes.append(helper.make_node("Concat", PRETRAINED, ["heads/features"], axis=1))
@@ -214,7 +213,6 @@ def export(heads, weights, temps, backbone_model, path):
               helper.make_node("Mul", ["cnn_age", "heads/age/cnn_weight"], ["heads/age/b2"]),
               helper.make_node("Add", ["heads/age/a", "heads/age/b2"], ["age_years"])]
     outputs.append(helper.make_tensor_value_info("age_years", TensorProto.FLOAT, ["N"]))
-    del n_pre
     graph = helper.make_graph(nodes, "faceless-attributes", list(g.input), outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", backbones.OPSET)],
                               producer_name="faceless training/heads.py")
