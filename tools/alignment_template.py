@@ -19,8 +19,9 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
+
+import cli_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,10 +50,7 @@ def main():
     for i in range(0, len(files), args.batch):
         paths = [os.path.join(args.data_dir, f) for f in files[i : i + args.batch]]
         # Chips are tight crops: faces fill them, so no small-face search is needed.
-        out = subprocess.run([args.faceless, "detect", "--json", "--min-face", "40", *paths],
-                             capture_output=True, text=True)
-        for line in out.stdout.splitlines():
-            rec = json.loads(line)
+        for rec in cli_json.records(args.faceless, "detect", paths, ["--min-face", "40"], batch=args.batch):
             faces = rec["faces"]
             if len(faces) != 1 or faces[0]["score"] < args.min_score:
                 continue

@@ -24,8 +24,9 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
+
+import cli_json
 
 import dlib
 import numpy as np
@@ -73,14 +74,10 @@ def main():
     files = files[: args.samples]
 
     ours = {}
-    for i in range(0, len(files), 200):
-        paths = [os.path.join(args.data_dir, f) for f in files[i:i + 200]]
-        out = subprocess.run([args.faceless, "detect", "--json", "--min-face", "40", *paths],
-                             capture_output=True, text=True, check=False)
-        for line in out.stdout.splitlines():
-            rec = json.loads(line)
-            if len(rec["faces"]) == 1 and rec["faces"][0]["score"] >= 0.95:
-                ours[os.path.basename(rec["image"])] = rec["faces"][0]["landmarks"]
+    paths = [os.path.join(args.data_dir, f) for f in files]
+    for rec in cli_json.records(args.faceless, "detect", paths, ["--min-face", "40"]):
+        if len(rec["faces"]) == 1 and rec["faces"][0]["score"] >= 0.95:
+            ours[os.path.basename(rec["image"])] = rec["faces"][0]["landmarks"]
 
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())

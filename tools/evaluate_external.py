@@ -24,8 +24,9 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
+
+import cli_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "..", "shared", "datasets", "fairface_check")
@@ -52,16 +53,9 @@ def run_cli(cli, models, paths, ort):
     env = dict(os.environ)
     if ort:
         env["ORT_DYLIB_PATH"] = ort
-    preds = {}
-    for i in range(0, len(paths), 100):
-        args = [cli, "analyze", "--json"] + (["--models", models] if models else []) + paths[i:i + 100]
-        res = subprocess.run(args, capture_output=True, text=True, env=env)
-        if res.returncode not in (0, 1) or not res.stdout:
-            sys.exit(f"evaluate_external: {cli} failed ({res.returncode}): {res.stderr.strip()}")
-        for line in res.stdout.splitlines():
-            rec = json.loads(line)
-            preds[os.path.basename(rec["image"])] = largest_face(rec.get("faces") or [])
-    return preds
+    options = ["--models", models] if models else []
+    return {os.path.basename(rec["image"]): largest_face(rec.get("faces") or [])
+            for rec in cli_json.records(cli, "analyze", paths, options, batch=100, env=env)}
 
 
 def score(labels, preds):

@@ -28,21 +28,15 @@ import csv
 import json
 import os
 import random
-import subprocess
+
+import cli_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(cli, paths, aligned):
-    out = {}
-    for i in range(0, len(paths), 200):
-        batch = paths[i:i + 200]
-        args = [cli, "analyze", "--json"] + (["--aligned"] if aligned else []) + batch
-        res = subprocess.run(args, capture_output=True, text=True)
-        for line in res.stdout.splitlines():
-            rec = json.loads(line)
-            out[rec["image"]] = rec["faces"][0] if rec["faces"] else None
-    return out
+    return {rec["image"]: rec["faces"][0] if rec["faces"] else None
+            for rec in cli_json.records(cli, "analyze", paths, ["--aligned"] if aligned else [])}
 
 
 def make_scenes(paths, dest, seed):
