@@ -114,15 +114,20 @@ def markdown(r):
     return "\n".join(lines)
 
 
-def write_card(path, table):
+def write_block(path, begin, end, body):
+    """Replaces what stands between the `begin` and `end` markers of a file."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    if BEGIN not in text or END not in text:
-        sys.exit(f"evaluate_external: {path} has no {BEGIN} ... {END} block")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    if begin not in text or end not in text:
+        sys.exit(f"{path} has no {begin} ... {end} block")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
     with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{head}{BEGIN}\n{table}\n{END}{tail}")
+        f.write(f"{head}{begin}\n{body}\n{end}{tail}")
+
+
+def write_card(path, table):
+    write_block(path, BEGIN, END, table)
 
 
 def main():
