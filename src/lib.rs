@@ -27,8 +27,9 @@
 //! # or, from a checkout: faceless = { path = "../faceless" }
 //! ```
 //!
-//! and have ONNX Runtime 1.31 where [`runtime`] looks for it
-//! (`tools/fetch_onnxruntime.sh`, or `ORT_DYLIB_PATH`).
+//! and have ONNX Runtime 1.31 where [`runtime`] looks for it (beside the
+//! executable, `ORT_DYLIB_PATH`, or `LD_LIBRARY_PATH`; see
+//! [`RuntimeOptions::library_path`](runtime::RuntimeOptions::library_path)).
 //!
 //! Ethnicity and gender labels describe how the training data was annotated,
 //! not people; every answer carries its probability so callers can abstain.

@@ -74,10 +74,10 @@ fn missing_runtime_says_what_was_looked_for() {
         "/nonexistent/libonnxruntime.so",
         "tests/data/astronaut.png",
     ]);
-    assert_ne!(code, 0);
+    assert_eq!(code, 3, "runtime missing: nothing processed");
     assert!(err.contains("/nonexistent/libonnxruntime.so"), "{err}");
     assert!(
-        err.contains("fetch_onnxruntime.sh") && err.contains("ORT_DYLIB_PATH"),
+        err.contains("ORT_DYLIB_PATH") && err.contains("LD_LIBRARY_PATH"),
         "{err}"
     );
 }
@@ -103,12 +103,18 @@ fn a_library_that_is_not_onnx_runtime_is_refused() {
 fn usage_errors_exit_2() {
     let (code, _, err) = faceless(&["detect"]);
     assert_eq!(code, 2);
-    assert!(err.contains("usage"), "{err}");
+    assert!(err.contains("Usage: faceless detect"), "{err}");
     let (code, _, _) = faceless(&["detect", "--min-face", "abc", "x.png"]);
     assert_eq!(code, 2);
     let (code, _, err) = faceless(&["detect", "--min-face", "0", "tests/data/astronaut.png"]);
-    assert_ne!(code, 0);
+    assert_eq!(code, 2, "a value the core refuses is a usage error");
     assert!(err.contains("min_face_size"), "{err}");
+    let (code, _, err) = faceless(&["analyze", "--no-such-option", "x.png"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--no-such-option"), "{err}");
+    let (code, _, err) = faceless(&["detect", "--provider", "gpu", "x.png"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("possible values"), "{err}");
 }
 
 #[test]
@@ -148,13 +154,13 @@ fn analyze_plain_prints_the_two_dictionaries() {
     let (code, out, err) = faceless(&["analyze", "tests/data/astronaut.png"]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "tests/data/astronaut.png");
+    assert_eq!(lines[0], "'tests/data/astronaut.png'");
     assert!(
         lines[1].starts_with("{'face_0': {'box': [") && lines[1].contains("'confidence':"),
         "{out}"
     );
     assert!(
-        lines[2].starts_with("{'face_0': {'age': ") && lines[2].contains("'gender':"),
+        lines[2].starts_with("{'face_0': {'age': ") && lines[2].contains("'gender': ('"),
         "{out}"
     );
 }
@@ -179,6 +185,17 @@ fn analyze_aligned_and_draw_a_directory() {
         "{err}"
     );
     assert_eq!(out.lines().count(), 10, "every readable image is reported");
+    assert!(
+        err.contains("files without an image extension"),
+        "README.md in tests/data is counted in the summary: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "drew {}",
+            dir.join("chelsea.png.faceless.png").display()
+        )),
+        "written paths are printed: {err}"
+    );
     for name in [
         "astronaut.png.faceless.png",
         "astronaut.jpg.faceless.png",
@@ -196,4 +213,237 @@ fn analyze_aligned_and_draw_a_directory() {
         v["faces"][0]["box"],
         serde_json::json!([0.0, 0.0, 451.0, 300.0])
     );
+}
+
+/// Runs the CLI with `stdin` as standard input.
+fn faceless_stdin(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faceless"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run faceless");
+    // A run that refuses its arguments exits without reading: a broken pipe
+    // here is expected then, and the exit code tells the rest.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn every_subcommand_has_help_and_exit_codes() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["help", "analyze"],
+        &["detect", "--help"],
+        &["detect", "-h"],
+        &["analyze", "--help"],
+        &["analyze", "-h"],
+        &["version", "--help"],
+    ] {
+        let (code, out, err) = faceless(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(out.contains("Usage: faceless"), "{args:?}: {out}");
+        assert!(
+            out.contains("Exit status:") && out.contains("3  nothing processed"),
+            "{args:?}: {out}"
+        );
+    }
+    let (_, out, _) = faceless(&["analyze", "--help"]);
+    assert!(
+        out.contains("--draw <OUT>") && out.contains("standard input"),
+        "{out}"
+    );
+    // No command: the help, as a usage error.
+    let (code, _, _) = faceless(&[]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn version_names_the_runtime_and_its_providers() {
+    for flag in ["-V", "--version", "version"] {
+        let (code, out, err) = faceless(&[flag]);
+        assert_eq!(code, 0, "{flag}: {err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!("faceless {} (C ABI 1)", env!("CARGO_PKG_VERSION"))
+        );
+        assert!(lines[1].starts_with("onnxruntime 1.31.1 at /"), "{out}");
+        assert!(lines[2].contains("CPUExecutionProvider"), "{out}");
+    }
+}
+
+/// The schema with its root replaced by a reference to one definition.
+fn validator(def: &str) -> jsonschema::Validator {
+    let mut schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schemas/faceless-cli.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let root = schema.as_object_mut().unwrap();
+    root.remove("anyOf");
+    root.insert("$ref".into(), format!("#/$defs/{def}").into());
+    jsonschema::validator_for(&schema).expect("the schema itself is valid")
+}
+
+#[test]
+fn json_output_follows_the_schema_in_the_repository() {
+    let images = ["tests/data/astronaut.png", "tests/data/chelsea.png"];
+    for (command, def) in [("detect", "detect_line"), ("analyze", "analyze_line")] {
+        let v = validator(def);
+        let mut args = vec![command, "--json"];
+        args.extend(images);
+        let (code, out, err) = faceless(&args);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 2);
+        for line in out.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let errors: Vec<String> = v.iter_errors(&value).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{command}: {errors:?}\n{line}");
+        }
+        // The schema is strict enough to catch a missing or an extra member.
+        let mut broken: serde_json::Value =
+            serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        broken["faces"][0].as_object_mut().unwrap().remove("score");
+        assert!(
+            !v.is_valid(&broken),
+            "{command}: a face without score passes"
+        );
+        let mut extra: serde_json::Value =
+            serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        extra["faces"][0]["extra"] = 1.into();
+        assert!(!v.is_valid(&extra), "{command}: an unknown member passes");
+    }
+    let (code, out, err) = faceless(&["version", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let value: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(validator("version").is_valid(&value), "{out}");
+}
+
+#[test]
+fn plain_output_is_python_literals() {
+    let (code, out, err) = faceless(&[
+        "analyze",
+        "tests/data/astronaut.png",
+        "tests/data/chelsea.png",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, detect_out, _) = faceless(&["detect", "tests/data/astronaut.png"]);
+    // Python reads every line back and checks what it finds.
+    let script = r#"
+import ast, sys
+lines = [ast.literal_eval(l) for l in sys.stdin.read().splitlines()]
+path, boxes, attrs, path2, boxes2, attrs2, dpath, dboxes = lines
+assert path == 'tests/data/astronaut.png' and dpath == path, lines
+assert set(boxes) == {'face_0'} and len(boxes['face_0']['box']) == 4, boxes
+assert 0.9 < boxes['face_0']['confidence'] <= 1.0, boxes
+label, prob = attrs['face_0']['gender']
+assert label in ('male', 'female') and 0.5 <= prob <= 1.0, attrs
+assert attrs['face_0']['ethnicity'][0] in ('white', 'black', 'asian', 'indian', 'others')
+assert isinstance(attrs['face_0']['age'], float)
+assert (path2, boxes2, attrs2) == ('tests/data/chelsea.png', {}, {}), lines[3:6]
+assert dboxes == boxes, (dboxes, boxes)
+print('ok')
+"#;
+    let (code, py_out, py_err) = {
+        use std::io::Write;
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (the training tests need it too)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{out}{detect_out}").as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{py_err}\n{out}{detect_out}");
+    assert_eq!(py_out.trim(), "ok");
+}
+
+#[test]
+fn a_dash_reads_the_image_from_standard_input() {
+    let bytes = std::fs::read(data("astronaut.jpg")).unwrap();
+    let (code, out, err) = faceless_stdin(&["detect", "--json", "-"], &bytes);
+    assert_eq!(code, 0, "{err}");
+    let from_stdin: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let (_, out, _) = faceless(&["detect", "--json", "tests/data/astronaut.jpg"]);
+    let from_file: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(from_stdin["image"], "-");
+    assert_eq!(from_stdin["faces"], from_file["faces"]);
+    let (code, out, err) = faceless_stdin(&["analyze", "--json", "-"], &bytes);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["faces"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Garbage on stdin is that input's error (exit 1), named "-".
+    let (code, _, err) = faceless_stdin(&["analyze", "-"], b"not an image");
+    assert_eq!(code, 1);
+    assert!(err.contains("faceless: -: "), "{err}");
+    let (code, _, err) = faceless_stdin(&["detect", "-", "-"], &bytes);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn draw_refuses_ambiguous_targets_and_never_overwrites_a_drawing() {
+    let dir = std::env::temp_dir().join(format!("faceless-draw2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    std::fs::create_dir_all(dir.join("b")).unwrap();
+    for sub in ["a", "b"] {
+        std::fs::copy(data("astronaut.png"), dir.join(sub).join("x.png")).unwrap();
+    }
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let (a, b) = (s(&dir.join("a/x.png")), s(&dir.join("b/x.png")));
+    // A file name for several inputs: refused, nothing written.
+    let target = s(&dir.join("out.png"));
+    let (code, _, err) = faceless(&["analyze", "--draw", &target, &a, &b]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("looks like an image file name"), "{err}");
+    assert!(!dir.join("out.png").exists());
+    // An existing file for several inputs: refused.
+    let (code, _, err) = faceless(&["analyze", "--draw", &a, &b, "tests/data/chelsea.png"]);
+    assert_eq!(code, 2, "{err}");
+    // An input as its own target: refused.
+    let (code, _, err) = faceless(&["analyze", "--draw", &a, &a]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is one of the inputs"), "{err}");
+    // One input, a file with an extension that cannot be written: refused.
+    let (code, _, _) = faceless(&["analyze", "--draw", &s(&dir.join("x.txt")), &a]);
+    assert_eq!(code, 2);
+    // Same file name from two folders: two drawings.
+    let out_dir = s(&dir.join("drawn"));
+    let (code, _, err) = faceless(&["analyze", "--draw", &out_dir, &a, &b]);
+    assert_eq!(code, 0, "{err}");
+    for name in ["x.png.faceless.png", "x.png.2.faceless.png"] {
+        let p = dir.join("drawn").join(name);
+        assert!(p.exists(), "{name}: {err}");
+        assert!(err.contains(&format!("drew {}", p.display())), "{err}");
+    }
+    // One input into an existing directory.
+    let (code, _, err) = faceless(&["analyze", "--draw", &out_dir, &a]);
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

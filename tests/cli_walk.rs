@@ -122,7 +122,10 @@ fn named_fifos_and_devices_are_skipped_unopened() {
         os("tests/data/astronaut.png"),
     ]);
     assert_eq!(code, 1, "named inputs that cannot be read fail the run");
-    assert!(out.contains("astronaut.png: 512x512, 1 face(s)"), "{out}");
+    assert!(
+        out.starts_with("'tests/data/astronaut.png'\n{'face_0': {'box'"),
+        "{out}"
+    );
     assert!(err.contains("x.jpg: skipped: a FIFO"), "{err}");
     assert!(
         err.contains("/dev/zero: skipped: a character device"),

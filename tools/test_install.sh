@@ -69,7 +69,7 @@ section "installed layout"
 ) || fail layout
 
 section "CLI: PREFIX/bin/faceless"
-(cd "$tmp" && clean "$prefix/bin/faceless" analyze "$image") || fail cli
+(cd "$tmp" && clean "$prefix/bin/faceless" analyze "$image" && clean "$prefix/bin/faceless" version) || fail cli
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 unset PKG_CONFIG_LIBDIR

@@ -36,10 +36,12 @@ pub struct FacelessOptions {
     /// lacks is `FACELESS_ERR_EXECUTION_PROVIDER_UNAVAILABLE`. Copied; need not
     /// outlive the call.
     pub execution_providers: *const c_char,
-    /// Path of the ONNX Runtime shared library. NULL (default): the
-    /// `ORT_DYLIB_PATH` environment variable, then beside libfaceless, then
-    /// beside the executable. A path that cannot be loaded is
-    /// `FACELESS_ERR_RUNTIME`. One process loads one runtime: the first
+    /// Path of the ONNX Runtime shared library, or of a folder holding it.
+    /// NULL (default): the `ORT_DYLIB_PATH` environment variable (file or
+    /// folder), then beside libfaceless, then beside the executable, then
+    /// the system loader's search by soname (`LD_LIBRARY_PATH`, ldconfig); a
+    /// library found there but unusable is reported on stderr and passed
+    /// over. A path given here that cannot be used is `FACELESS_ERR_RUNTIME`. One process loads one runtime: the first
     /// pipeline that loads it decides, later pipelines share it, and a later
     /// path naming another file is `FACELESS_ERR_RUNTIME`.
     pub ort_library_path: *const c_char,

@@ -1,7 +1,22 @@
 //! Finding the ONNX Runtime library and checking its version before the
 //! process commits to it.
+//!
+//! The search order (the README's "ONNX Runtime" section says the same):
+//! 1. the explicit option (a file, or a folder holding the library): used or
+//!    refused, never passed over, because the caller asked for it;
+//! 2. `ORT_DYLIB_PATH` (a file or a folder);
+//! 3. the folder of the faceless library itself;
+//! 4. the folder of the executable, then its parent;
+//! 5. the system loader's own search by soname (`LD_LIBRARY_PATH`, the
+//!    RUNPATH of the executable, the ldconfig cache, the default folders).
+//!
+//! From step 2 on, a candidate that exists but cannot be used (wrong
+//! version, not ONNX Runtime, not loadable) is noted and the search goes on:
+//! a stale environment variable must not hide a good library further down.
+//! The notes are printed once as a warning when a later candidate is used,
+//! and kept in [`RuntimeInfo`](super::RuntimeInfo).
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 
 use super::ORT_TESTED_VERSION;
@@ -23,17 +38,38 @@ const LIBRARY_NAMES: &[&str] = &["onnxruntime.dll"];
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 const LIBRARY_NAMES: &[&str] = &["libonnxruntime.so"];
 
-/// Where the runtime is looked for, in order, with why each place is there.
-fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
-    let mut out = Vec::new();
-    if let Some(p) = explicit {
-        out.push((p.to_path_buf(), "explicit option"));
-        return out;
+/// How users are told to fix a missing runtime: what to install and where,
+/// in words that need nothing from this repository.
+const FIX: &str = "fix: install ONNX Runtime 1.31.1 for this machine and either put \
+libonnxruntime beside libfaceless (the Faceless SDK's lib/ folder ships it there), set \
+ORT_DYLIB_PATH to the library file or its folder, or add its folder to LD_LIBRARY_PATH; \
+the library is in the onnxruntime 1.31.1 wheel on PyPI (onnxruntime/capi/) and in \
+Microsoft's onnxruntime-linux-x64-1.31.1.tgz release (lib/)";
+
+/// A runtime library that passed the checks.
+#[derive(Debug, Clone)]
+pub(super) struct Located {
+    /// Absolute path of the library file.
+    pub path: PathBuf,
+    /// Its version string, e.g. "1.31.1".
+    pub version: String,
+    /// Which step of the search found it, e.g. "ORT_DYLIB_PATH".
+    pub found_by: &'static str,
+    /// Candidates passed over on the way, each with why.
+    pub passed_over: Vec<String>,
+}
+
+/// The library files to try for a path that is a file or a folder.
+fn files_at(path: &Path) -> Vec<PathBuf> {
+    if path.is_dir() {
+        LIBRARY_NAMES.iter().map(|n| path.join(n)).collect()
+    } else {
+        vec![path.to_path_buf()]
     }
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        out.push((PathBuf::from(p), "ORT_DYLIB_PATH"));
-        return out;
-    }
+}
+
+/// The folders searched in steps 3 and 4, each with why it is searched.
+fn folders() -> Vec<(PathBuf, &'static str)> {
     let mut dirs = Vec::new();
     if let Some(dir) = own_library_dir() {
         dirs.push((dir, "beside the faceless library"));
@@ -49,32 +85,102 @@ fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
             dirs.push((parent, "beside the executable's folder"));
         }
     }
-    for (dir, why) in dirs {
-        for name in LIBRARY_NAMES {
-            let p = dir.join(name);
-            if !out.iter().any(|(q, _)| *q == p) {
-                out.push((p, why));
+    dirs
+}
+
+pub(super) fn locate_library(explicit: Option<&Path>) -> Result<Located> {
+    if let Some(p) = explicit {
+        let mut reasons = Vec::new();
+        for file in files_at(p) {
+            match check(&file) {
+                Ok(version) => return Ok(located(file, version, "explicit option", Vec::new())),
+                Err(reason) => reasons.push(format!("  {}: {reason}", file.display())),
+            }
+        }
+        return Err(Error::Runtime(format!(
+            "ONNX Runtime not usable at the explicitly given path {}:\n{}\n{FIX}",
+            p.display(),
+            reasons.join("\n")
+        )));
+    }
+
+    let mut passed_over = Vec::new();
+    let mut looked = Vec::new();
+    let mut tried: Vec<PathBuf> = Vec::new();
+    let mut try_file = |file: PathBuf,
+                        why: &'static str,
+                        passed_over: &mut Vec<String>,
+                        looked: &mut Vec<String>|
+     -> Option<Located> {
+        if tried.contains(&file) {
+            return None;
+        }
+        tried.push(file.clone());
+        if !file.exists() {
+            looked.push(format!("  {} ({why}): absent", file.display()));
+            return None;
+        }
+        match check(&file) {
+            Ok(version) => Some(located(file, version, why, passed_over.clone())),
+            Err(reason) => {
+                let line = format!("{} ({why}): {reason}", file.display());
+                looked.push(format!("  {line}"));
+                passed_over.push(line);
+                None
+            }
+        }
+    };
+
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        if !p.exists() {
+            let line = format!("{} (ORT_DYLIB_PATH): no such file or folder", p.display());
+            looked.push(format!("  {line}"));
+            passed_over.push(line);
+        }
+        for file in files_at(&p).into_iter().filter(|_| p.exists()) {
+            if let Some(found) = try_file(file, "ORT_DYLIB_PATH", &mut passed_over, &mut looked) {
+                return Ok(found);
             }
         }
     }
-    out
+    for (dir, why) in folders() {
+        for name in LIBRARY_NAMES {
+            if let Some(found) = try_file(dir.join(name), why, &mut passed_over, &mut looked) {
+                return Ok(found);
+            }
+        }
+    }
+    for name in LIBRARY_NAMES {
+        match system_loader_path(name) {
+            Ok(file) => {
+                let why = "system loader (LD_LIBRARY_PATH, ldconfig)";
+                if let Some(found) = try_file(file, why, &mut passed_over, &mut looked) {
+                    return Ok(found);
+                }
+            }
+            Err(reason) => looked.push(format!("  {name} (system loader): {reason}")),
+        }
+    }
+    Err(Error::Runtime(format!(
+        "ONNX Runtime {ORT_TESTED_VERSION} not found; looked for:\n{}\n{FIX}",
+        looked.join("\n")
+    )))
 }
 
-pub(super) fn locate_library(explicit: Option<&Path>) -> Result<PathBuf> {
-    let tried = candidates(explicit);
-    if let Some((path, _)) = tried.iter().find(|(p, _)| p.is_file()) {
-        return Ok(path.clone());
+fn located(
+    path: PathBuf,
+    version: String,
+    found_by: &'static str,
+    passed_over: Vec<String>,
+) -> Located {
+    let path = path.canonicalize().unwrap_or(path);
+    Located {
+        path,
+        version,
+        found_by,
+        passed_over,
     }
-    let list: Vec<String> = tried
-        .iter()
-        .map(|(p, why)| format!("  {} ({why})", p.display()))
-        .collect();
-    Err(Error::Runtime(format!(
-        "ONNX Runtime {ORT_TESTED_VERSION} not found; looked for:\n{}\n\
-         fix: run tools/fetch_onnxruntime.sh (it places the library beside the faceless binaries), \
-         set ORT_DYLIB_PATH to the library's path, or pass the path in the options",
-        list.join("\n")
-    )))
 }
 
 /// The directory holding the faceless shared library (or the executable it
@@ -102,63 +208,93 @@ fn own_library_dir() -> Option<PathBuf> {
 
 /// Opens the library on its own to read its version before `ort` commits the
 /// process to it, so a wrong file yields a message instead of a crash later.
+/// Returns the version, or why the file cannot be used.
 #[cfg(unix)]
-pub(super) fn check_version(path: &Path) -> Result<()> {
+fn check(path: &Path) -> std::result::Result<String, String> {
     use std::os::unix::ffi::OsStrExt;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| {
-        Error::Runtime(format!(
-            "ONNX Runtime path {} contains a NUL byte",
-            path.display()
-        ))
-    })?;
+    if !path.exists() {
+        return Err("absent".into());
+    }
+    let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|_| "path has a NUL byte")?;
     // SAFETY: dlopen/dlsym/dlclose are called with valid C strings; the
     // handle is closed on every path.
     unsafe {
         let handle = libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
         if handle.is_null() {
-            let reason = dl_error();
-            return Err(Error::Runtime(format!(
-                "cannot load ONNX Runtime from {}: {reason}; fix: point ORT_DYLIB_PATH at libonnxruntime {ORT_TESTED_VERSION} \
-                 or run tools/fetch_onnxruntime.sh",
-                path.display()
-            )));
+            return Err(format!("cannot be loaded: {}", dl_error()));
         }
-        let symbol = libc::dlsym(handle, c"OrtGetApiBase".as_ptr());
-        let result = if symbol.is_null() {
-            Err(Error::Runtime(format!(
-                "{} is not ONNX Runtime (it has no OrtGetApiBase)",
-                path.display()
-            )))
-        } else {
-            let get_base: unsafe extern "C" fn() -> *const ort::sys::OrtApiBase =
-                std::mem::transmute(symbol);
-            let base = get_base();
-            if base.is_null() {
-                Err(Error::Runtime(format!(
-                    "{} returned no API base",
-                    path.display()
-                )))
-            } else {
-                let version = CStr::from_ptr(((*base).GetVersionString)())
-                    .to_string_lossy()
-                    .into_owned();
-                version_ok(&version).map_err(|_| {
-                    Error::Runtime(format!(
-                        "ONNX Runtime at {} is version {version}; Faceless needs 1.{ORT_MIN_MINOR} or newer 1.x \
-                         (tested with {ORT_TESTED_VERSION}); fix: run tools/fetch_onnxruntime.sh or set ORT_DYLIB_PATH",
-                        path.display()
-                    ))
-                })
-            }
-        };
+        let result = api_version(handle);
         libc::dlclose(handle);
-        result
+        let version = result?;
+        version_ok(&version).map_err(|_| {
+            format!(
+                "version {version}; Faceless needs 1.{ORT_MIN_MINOR} or a newer 1.x \
+                 (tested with {ORT_TESTED_VERSION})"
+            )
+        })?;
+        Ok(version)
     }
 }
 
 #[cfg(not(unix))]
-pub(super) fn check_version(_path: &Path) -> Result<()> {
-    Ok(())
+fn check(path: &Path) -> std::result::Result<String, String> {
+    if path.exists() {
+        Ok(ORT_TESTED_VERSION.into())
+    } else {
+        Err("absent".into())
+    }
+}
+
+/// The version string of the ONNX Runtime behind an open handle.
+#[cfg(unix)]
+unsafe fn api_version(handle: *mut libc::c_void) -> std::result::Result<String, String> {
+    let symbol = libc::dlsym(handle, c"OrtGetApiBase".as_ptr());
+    if symbol.is_null() {
+        return Err("not ONNX Runtime (no OrtGetApiBase)".into());
+    }
+    let get_base: unsafe extern "C" fn() -> *const ort::sys::OrtApiBase =
+        std::mem::transmute(symbol);
+    let base = get_base();
+    if base.is_null() {
+        return Err("ONNX Runtime returned no API base".into());
+    }
+    Ok(CStr::from_ptr(((*base).GetVersionString)())
+        .to_string_lossy()
+        .into_owned())
+}
+
+/// Where the system loader finds `name` (a bare soname): it searches
+/// `LD_LIBRARY_PATH`, RUNPATHs and the ldconfig cache; the file it picked is
+/// read back from the address of the runtime's entry point.
+#[cfg(unix)]
+fn system_loader_path(name: &str) -> std::result::Result<PathBuf, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_name = CString::new(name).map_err(|_| "name has a NUL byte")?;
+    // SAFETY: as in `check`; `info` outlives the dladdr call and the name it
+    // points to is copied before dlclose.
+    unsafe {
+        let handle = libc::dlopen(c_name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+        if handle.is_null() {
+            return Err(format!("not found ({})", dl_error()));
+        }
+        let symbol = libc::dlsym(handle, c"OrtGetApiBase".as_ptr());
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        let path = if symbol.is_null() {
+            Err("found, but not ONNX Runtime (no OrtGetApiBase)".to_string())
+        } else if libc::dladdr(symbol, &mut info) == 0 || info.dli_fname.is_null() {
+            Err("found, but the loader does not say where".to_string())
+        } else {
+            let bytes = CStr::from_ptr(info.dli_fname).to_bytes();
+            Ok(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+        };
+        libc::dlclose(handle);
+        path
+    }
+}
+
+#[cfg(not(unix))]
+fn system_loader_path(_name: &str) -> std::result::Result<PathBuf, String> {
+    Err("not searched on this platform".into())
 }
 
 #[cfg(unix)]
@@ -196,10 +332,32 @@ mod tests {
     }
 
     #[test]
-    fn explicit_missing_path_says_what_was_looked_for() {
+    fn explicit_missing_path_says_what_was_looked_for_and_the_fix() {
         let err = locate_library(Some(Path::new("/nonexistent/libonnxruntime.so"))).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("/nonexistent/libonnxruntime.so"), "{msg}");
+        assert!(
+            msg.contains("/nonexistent/libonnxruntime.so: absent"),
+            "{msg}"
+        );
         assert!(msg.contains("ORT_DYLIB_PATH"), "{msg}");
+        assert!(msg.contains("PyPI"), "{msg}");
+        assert!(
+            !msg.contains("tools/"),
+            "the fix must not name repository scripts: {msg}"
+        );
+    }
+
+    #[test]
+    fn a_folder_is_searched_for_the_library_names() {
+        let dir = std::env::temp_dir().join(format!("faceless-ort-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("libonnxruntime.so.1"), b"not a library").unwrap();
+        let err = locate_library(Some(&dir)).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            err.contains("libonnxruntime.so.1: cannot be loaded"),
+            "{err}"
+        );
+        assert!(err.contains("libonnxruntime.so.1.31.1: absent"), "{err}");
     }
 }

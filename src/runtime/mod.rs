@@ -17,7 +17,7 @@ use ort::session::Session;
 
 use crate::error::{Error, Result};
 
-pub use environment::environment;
+pub use environment::{environment, runtime_info, RuntimeInfo};
 pub use providers::{available_providers, ExecutionProvider};
 
 /// The ONNX Runtime version Faceless is built and tested against.
@@ -26,9 +26,12 @@ pub const ORT_TESTED_VERSION: &str = "1.31.1";
 /// How sessions are created.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeOptions {
-    /// Explicit path of the ONNX Runtime shared library. When `None`, the
-    /// `ORT_DYLIB_PATH` environment variable is used, then the directory of
-    /// the faceless library, then the directory of the executable.
+    /// Explicit path of the ONNX Runtime shared library, or of a folder
+    /// holding it; used or refused, never passed over. When `None`:
+    /// `ORT_DYLIB_PATH` (file or folder), the folder of the faceless
+    /// library, the folder of the executable and its parent, then the
+    /// system loader's search by soname (`LD_LIBRARY_PATH`, ldconfig). A
+    /// candidate that is present but unusable is reported and passed over.
     pub library_path: Option<PathBuf>,
     /// Threads ONNX Runtime may use inside one model run; 0 lets it choose.
     pub intra_threads: usize,

@@ -1,4 +1,9 @@
-//! `--draw`: the image with each face's box, landmarks and a label.
+//! `--draw`: the image with each face's box, landmarks and a label, and
+//! where each drawing goes.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
 
@@ -9,6 +14,106 @@ const BOX: Rgb<u8> = Rgb([0, 230, 64]);
 const MARK: Rgb<u8> = Rgb([255, 40, 40]);
 const INK: Rgb<u8> = Rgb([255, 255, 255]);
 const PAPER: Rgb<u8> = Rgb([0, 0, 0]);
+
+/// The extensions `--draw FILE` accepts (the encoders this build has).
+const WRITABLE: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
+
+/// Where the drawings of one run go.
+#[derive(Debug)]
+pub enum Target {
+    /// One input, one named file.
+    File(PathBuf),
+    /// A directory receiving `<name>.faceless.png` per image; names already
+    /// given in this run get a number, so no drawing replaces another.
+    Dir {
+        dir: PathBuf,
+        used: HashSet<OsString>,
+    },
+}
+
+fn image_extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .filter(|e| WRITABLE.contains(&e.as_str()) || faceless_reads(e))
+}
+
+fn faceless_reads(ext: &str) -> bool {
+    matches!(ext, "webp" | "gif" | "jfif" | "tif" | "tiff")
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Decides where drawings go, before any image is processed, or says why
+/// `out` is refused: an ambiguous or unwritable target must not be guessed.
+pub fn plan(out: &Path, inputs: &[PathBuf]) -> Result<Target, String> {
+    let single = inputs.len() == 1 && !inputs[0].is_dir();
+    let shown = out.display();
+    if inputs.iter().any(|i| same_file(i, out)) {
+        return Err(format!(
+            "--draw {shown} is one of the inputs; it would be overwritten"
+        ));
+    }
+    let trailing_slash = out.as_os_str().to_string_lossy().ends_with('/');
+    if single && !out.is_dir() && !trailing_slash {
+        return match image_extension(out) {
+            Some(e) if WRITABLE.contains(&e.as_str()) => Ok(Target::File(out.to_path_buf())),
+            _ => Err(format!(
+                "--draw {shown}: with one input, name an image file ending in .png, .jpg or \
+                 .bmp, or an existing directory"
+            )),
+        };
+    }
+    if out.exists() && !out.is_dir() {
+        return Err(format!(
+            "--draw {shown} is an existing file, but there are several inputs (or a directory): \
+             name a directory"
+        ));
+    }
+    if !out.exists() && image_extension(out).is_some() && !trailing_slash {
+        return Err(format!(
+            "--draw {shown} looks like an image file name, but there are several inputs (or a \
+             directory): name a directory (it is created), or end the name with /"
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("--draw {shown}: cannot create: {e}"))?;
+    Ok(Target::Dir {
+        dir: out.to_path_buf(),
+        used: HashSet::new(),
+    })
+}
+
+impl Target {
+    /// The file the drawing of `input` goes to.
+    pub fn destination(&mut self, input: &Path) -> PathBuf {
+        match self {
+            Target::File(f) => f.clone(),
+            Target::Dir { dir, used } => {
+                let base = if input.as_os_str() == "-" {
+                    OsString::from("stdin")
+                } else {
+                    input
+                        .file_name()
+                        .map_or_else(|| "image".into(), |s| s.to_os_string())
+                };
+                let mut n = 1;
+                loop {
+                    let mut name = base.clone();
+                    if n > 1 {
+                        name.push(format!(".{n}"));
+                    }
+                    name.push(".faceless.png");
+                    if used.insert(name.clone()) {
+                        return dir.join(name);
+                    }
+                    n += 1;
+                }
+            }
+        }
+    }
+}
 
 pub fn annotate(img: &mut RgbImage, faces: &[FaceAnalysis]) {
     // Lines and text grow with the picture so they stay legible.

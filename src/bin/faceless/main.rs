@@ -3,85 +3,180 @@
 mod args;
 mod draw;
 mod font;
+mod output;
 mod walk;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::{CommandFactory, Parser, ValueEnum};
 use faceless::runtime::{ExecutionProvider, RuntimeOptions};
-use faceless::{
-    BatchMode, Detector, FaceAnalysis, ImageAnalysis, ImageInput, ModelSource, Pipeline,
-};
-use image::RgbImage;
-use serde_json::{json, Map, Value};
+use faceless::{BatchMode, Detector, ErrorKind, ImageAnalysis, ImageInput, ModelSource, Pipeline};
+use serde_json::json;
+
+use args::{exit, AnalyzeArgs, Cli, Command, DetectArgs, RunOptions};
+use output::{Faces, Report};
 
 fn main() -> ExitCode {
-    let args = match args::parse(std::env::args_os().skip(1)) {
-        Ok(a) => a,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
         Err(e) => {
-            eprintln!("faceless: {e}\n\n{}", args::USAGE);
-            return ExitCode::from(2);
+            // --help and --version-like displays exit 0, the rest 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
-    let result = match args.command.as_str() {
-        "detect" => detect(&args),
-        "analyze" => analyze(&args),
-        "version" => {
-            println!("faceless {}", faceless::VERSION);
-            Ok(true)
-        }
-        _ => {
-            print!("{}", args::USAGE);
-            Ok(true)
+    let outcome = match &cli.command {
+        _ if cli.version => version(None, false),
+        Some(Command::Detect(a)) => detect(a),
+        Some(Command::Analyze(a)) => analyze(a),
+        Some(Command::Version(a)) => version(a.ort.clone(), a.json),
+        None => {
+            let _ = Cli::command().print_help();
+            return ExitCode::from(exit::USAGE);
         }
     };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
+    match outcome {
+        Ok(true) => ExitCode::from(exit::OK),
+        Ok(false) => ExitCode::from(exit::INPUT_FAILED),
+        Err(Failure::Usage(message)) => {
+            eprintln!("faceless: {message}");
+            ExitCode::from(exit::USAGE)
+        }
+        Err(Failure::Setup(e)) => {
             eprintln!("faceless: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(match e.kind() {
+                ErrorKind::InvalidArgument => exit::USAGE,
+                _ => exit::SETUP,
+            })
         }
     }
 }
 
-fn runtime_options(args: &args::Args) -> faceless::Result<RuntimeOptions> {
+/// Why a command processed nothing.
+enum Failure {
+    /// The command line asks for something impossible.
+    Usage(String),
+    /// ONNX Runtime, the models or an option the core refused.
+    Setup(faceless::Error),
+}
+
+impl From<faceless::Error> for Failure {
+    fn from(e: faceless::Error) -> Self {
+        Failure::Setup(e)
+    }
+}
+
+/// `faceless version` and `faceless --version`.
+fn version(ort: Option<PathBuf>, as_json: bool) -> Result<bool, Failure> {
+    let options = RuntimeOptions {
+        library_path: ort,
+        ..RuntimeOptions::default()
+    };
+    let info = faceless::runtime::runtime_info(&options)?;
+    let providers = faceless::runtime::available_providers()?;
+    if as_json {
+        let v = json!({
+            "faceless": faceless::VERSION,
+            "abi": faceless::ffi::FACELESS_ABI_VERSION,
+            "onnxruntime": {"version": info.version, "path": info.path.to_string_lossy(),
+                            "found_by": info.found_by, "passed_over": info.passed_over},
+            "execution_providers": providers,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "faceless {} (C ABI {})",
+            faceless::VERSION,
+            faceless::ffi::FACELESS_ABI_VERSION
+        );
+        println!(
+            "onnxruntime {} at {} (found: {})",
+            info.version,
+            info.path.display(),
+            info.found_by
+        );
+        println!("execution providers: {}", providers.join(", "));
+    }
+    Ok(true)
+}
+
+fn runtime_options(run: &RunOptions) -> faceless::Result<RuntimeOptions> {
     Ok(RuntimeOptions {
-        library_path: args.ort.clone(),
-        intra_threads: args.threads.unwrap_or(0),
-        execution_providers: args
+        library_path: run.ort.clone(),
+        intra_threads: run.threads,
+        execution_providers: run
             .providers
             .iter()
-            .map(|p| ExecutionProvider::from_name(p))
+            .map(|p| {
+                let name = p.to_possible_value().expect("no skipped variants");
+                ExecutionProvider::from_name(name.get_name())
+            })
             .collect::<faceless::Result<_>>()?,
     })
 }
 
-fn model_source(args: &args::Args) -> ModelSource {
-    args.models
+fn model_source(run: &RunOptions) -> ModelSource {
+    run.models
         .clone()
         .map_or(ModelSource::Embedded, ModelSource::Directory)
 }
 
-/// The limits the command line asks for (defaults for what it leaves out).
-fn limits(args: &args::Args) -> faceless::input::Limits {
+/// The limits the command line asks for.
+fn limits(run: &RunOptions) -> faceless::input::Limits {
     faceless::input::Limits {
-        max_bytes: args.max_bytes.unwrap_or(0),
-        ..faceless::input::Limits::with_max_pixels(args.max_pixels.unwrap_or(0))
+        max_bytes: run.max_bytes,
+        ..faceless::input::Limits::with_max_pixels(run.max_pixels)
     }
+}
+
+/// Whether `path` is the `-` that names standard input.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Standard input, read whole within the byte limit (for `-`).
+fn read_stdin(limits: &faceless::input::Limits) -> faceless::Result<Vec<u8>> {
+    use std::io::Read;
+    let cap = limits.byte_limit();
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| faceless::Error::Io {
+            path: PathBuf::from("-"),
+            source,
+        })?;
+    limits.check_bytes(bytes.len() as u64)?;
+    Ok(bytes)
+}
+
+/// `-` may be given once: standard input can be read only once.
+fn check_stdin_once(inputs: &[PathBuf]) -> Result<(), Failure> {
+    if inputs.iter().filter(|p| is_stdin(p)).count() > 1 {
+        return Err(Failure::Usage(
+            "`-` (standard input) may be given only once".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The files to process, whether every input was usable, and the summary of
 /// what was skipped (for the end of the run).
-fn expand_inputs(args: &args::Args) -> (Vec<PathBuf>, bool, Option<String>) {
-    let walk = walk::expand(&args.inputs);
+fn expand_inputs(inputs: &[PathBuf]) -> (Vec<PathBuf>, bool, Option<String>) {
+    let walk = walk::expand(inputs);
     let mut ok = !walk.failed;
     let summary = walk.summary();
     if walk.files.is_empty() {
         eprintln!(
             "faceless: no image to process in the {} input(s) given{}",
-            args.inputs.len(),
+            inputs.len(),
             summary
                 .as_deref()
                 .map_or(String::new(), |s| format!(" ({s})"))
@@ -92,107 +187,39 @@ fn expand_inputs(args: &args::Args) -> (Vec<PathBuf>, bool, Option<String>) {
     (walk.files, ok, summary)
 }
 
-/// The `"image"` member of a JSON line: the path as UTF-8, replacing what is
-/// not UTF-8 with U+FFFD, and `"image_lossy": true` when it had to.
-fn image_json(m: &mut Map<String, Value>, path: &Path) {
-    let shown = path.to_string_lossy();
-    m.insert("image".into(), json!(shown));
-    if path.to_str().is_none() {
-        m.insert("image_lossy".into(), json!(true));
-    }
-}
-
-fn round(v: f32, digits: i32) -> Value {
-    let k = 10f64.powi(digits);
-    json!((f64::from(v) * k).round() / k)
-}
-
-fn face_json(id: usize, face: &faceless::Face) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(id));
-    m.insert("box".into(), json!(face.bbox.map(|v| round(v, 2))));
-    m.insert("score".into(), round(face.score, 6));
-    m.insert(
-        "landmarks".into(),
-        json!(face.landmarks.map(|p| [round(p[0], 2), round(p[1], 2)])),
-    );
-    m
-}
-
-fn probs_by_label(p: &faceless::Prediction) -> Value {
-    let mut m = Map::new();
-    for (label, prob) in p.labels.iter().zip(&p.probs) {
-        m.insert(label.clone(), round(*prob, 4));
-    }
-    Value::Object(m)
-}
-
-fn analysis_json(fa: &FaceAnalysis) -> Value {
-    let a = &fa.attributes;
-    let mut m = face_json(fa.id, &fa.face);
-    m.insert("age".into(), round(a.age_years, 1));
-    m.insert(
-        "age_group".into(),
-        json!({"index": a.age_group.index, "label": a.age_group.label, "prob": round(a.age_group.prob, 4),
-               "probs": a.age_group.probs.iter().map(|&p| round(p, 4)).collect::<Vec<_>>()}),
-    );
-    m.insert(
-        "gender".into(),
-        json!({"label": a.gender.label, "prob": round(a.gender.prob, 4),
-               "probs": probs_by_label(&a.gender)}),
-    );
-    m.insert(
-        "ethnicity".into(),
-        json!({"label": a.ethnicity.label, "prob": round(a.ethnicity.prob, 4),
-               "probs": probs_by_label(&a.ethnicity)}),
-    );
-    Value::Object(m)
-}
-
 /// `faceless detect`: returns whether every image was read.
-fn detect(args: &args::Args) -> faceless::Result<bool> {
-    let mut builder = Detector::builder()
-        .runtime(runtime_options(args)?)
-        .models(model_source(args));
-    if let Some(m) = args.min_face {
-        builder = builder.min_face_size(m);
-    }
-    let detector = builder.build()?;
-    let limits = limits(args);
-    let (files, mut all_ok, summary) = expand_inputs(args);
+fn detect(args: &DetectArgs) -> Result<bool, Failure> {
+    let run = &args.run;
+    check_stdin_once(&args.inputs)?;
+    let detector = Detector::builder()
+        .runtime(runtime_options(run)?)
+        .models(model_source(run))
+        .min_face_size(run.min_face)
+        .build()?;
+    let limits = limits(run);
+    let (files, mut all_ok, summary) = expand_inputs(&args.inputs);
     let mut out = std::io::stdout().lock();
     for path in &files {
-        let shown = path.display().to_string();
-        let result = faceless::input::decode_path_with(path, &limits)
-            .and_then(|img| detector.detect(&img).map(|faces| (img.dimensions(), faces)));
-        match result {
-            Ok(((w, h), faces)) => {
-                if args.json {
-                    let faces: Vec<Value> = faces
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| Value::Object(face_json(i, f)))
-                        .collect();
-                    let mut line = Map::new();
-                    image_json(&mut line, path);
-                    line.insert("width".into(), json!(w));
-                    line.insert("height".into(), json!(h));
-                    line.insert("faces".into(), Value::Array(faces));
-                    let _ = writeln!(out, "{}", Value::Object(line));
-                } else {
-                    let _ = writeln!(out, "{shown}: {w}x{h}, {} face(s)", faces.len());
-                    for (i, f) in faces.iter().enumerate() {
-                        let b = f.bbox;
-                        let _ = writeln!(
-                            out,
-                            "  face_{i}: box [{:.0}, {:.0}, {:.0}, {:.0}] confidence {:.3}",
-                            b[0], b[1], b[2], b[3], f.score
-                        );
-                    }
+        let decoded = if is_stdin(path) {
+            read_stdin(&limits).and_then(|b| faceless::input::decode_bytes_with(&b, &limits))
+        } else {
+            faceless::input::decode_path_with(path, &limits)
+        };
+        match decoded.and_then(|img| detector.detect(&img).map(|f| (img.dimensions(), f))) {
+            Ok(((width, height), faces)) => {
+                let report = Report {
+                    path,
+                    width,
+                    height,
+                    faces: Faces::Detected(&faces),
+                };
+                if report.write(&mut out, run.json).is_err() {
+                    // stdout closed (e.g. `| head`): nothing more to say.
+                    return Ok(all_ok);
                 }
             }
             Err(e) => {
-                eprintln!("faceless: {shown}: {e}");
+                eprintln!("faceless: {}: {e}", path.display());
                 all_ok = false;
             }
         }
@@ -204,60 +231,82 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
 }
 
 /// `faceless analyze`: returns whether every image was read.
-fn analyze(args: &args::Args) -> faceless::Result<bool> {
-    let mut builder = Pipeline::builder()
-        .runtime(runtime_options(args)?)
-        .models(model_source(args));
-    if let Some(m) = args.min_face {
-        builder = builder.min_face_size(m);
-    }
-    let limits = limits(args);
-    let pipeline = builder
+fn analyze(args: &AnalyzeArgs) -> Result<bool, Failure> {
+    let run = &args.run;
+    check_stdin_once(&args.inputs)?;
+    let mut target = match &args.draw {
+        Some(out) => Some(draw::plan(out, &args.inputs).map_err(Failure::Usage)?),
+        None => None,
+    };
+    let limits = limits(run);
+    let pipeline = Pipeline::builder()
+        .runtime(runtime_options(run)?)
+        .models(model_source(run))
+        .min_face_size(run.min_face)
         .max_pixels(limits.max_pixels)
         .max_input_bytes(limits.max_bytes)
         .build()?;
-    let (files, mut all_ok, summary) = expand_inputs(args);
-    let draw_dir = args
-        .draw
-        .as_ref()
-        .filter(|_| files.len() > 1 || args.inputs.iter().any(|p| p.is_dir()));
-    if let Some(dir) = draw_dir {
-        std::fs::create_dir_all(dir).map_err(|source| faceless::Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
-    }
+    let (files, mut all_ok, summary) = expand_inputs(&args.inputs);
     let progress = std::io::stderr().is_terminal() && files.len() > 1;
 
-    // The pipeline runs the images on several threads and hands them back
-    // in input order as they complete.
-    let inputs: Vec<ImageInput<'_>> = files.iter().map(|p| ImageInput::Path(p)).collect();
+    // Standard input is read before the batch starts; a failure to read it
+    // is that input's error, reported in its place.
+    let stdin = if files.iter().any(|p| is_stdin(p)) {
+        Some(read_stdin(&limits))
+    } else {
+        None
+    };
+    const EMPTY: &[u8] = &[];
+    let inputs: Vec<ImageInput<'_>> = files
+        .iter()
+        .map(|p| match (&stdin, is_stdin(p)) {
+            (Some(Ok(bytes)), true) => ImageInput::Encoded(bytes),
+            (Some(Err(_)), true) => ImageInput::Encoded(EMPTY),
+            _ => ImageInput::Path(p),
+        })
+        .collect();
     let mode = if args.aligned {
         BatchMode::ClassifyAligned
     } else {
         BatchMode::Analyze
     };
     let mut out = std::io::stdout().lock();
+    let mut stdout_open = true;
+    // The pipeline runs the images on several threads and hands them back
+    // in input order as they complete.
     pipeline.analyze_batch_each(&inputs, mode, |i, outcome| {
         let path = &files[i];
+        let outcome = match (&stdin, is_stdin(path)) {
+            (Some(Err(e)), true) => Err(faceless::Error::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            }),
+            _ => outcome,
+        };
+        let clear = if progress { "\r\x1b[K" } else { "" };
         match outcome {
             Ok(ImageAnalysis { mut image, faces }) => {
-                print_analysis(&mut out, args, path, &image, &faces);
-                if let Some(target) = &args.draw {
-                    let dest = match draw_dir {
-                        Some(dir) => dir.join(draw_name(path)),
-                        None => target.clone(),
-                    };
+                let report = Report {
+                    path,
+                    width: image.width(),
+                    height: image.height(),
+                    faces: Faces::Analysed(&faces),
+                };
+                stdout_open = stdout_open && report.write(&mut out, run.json).is_ok();
+                if let Some(target) = target.as_mut() {
+                    let dest = target.destination(path);
                     draw::annotate(&mut image, &faces);
-                    if let Err(e) = image.save(&dest) {
-                        eprintln!("faceless: cannot write {}: {e}", dest.display());
-                        all_ok = false;
+                    match image.save(&dest) {
+                        Ok(()) => eprintln!("{clear}faceless: drew {}", dest.display()),
+                        Err(e) => {
+                            eprintln!("{clear}faceless: cannot write {}: {e}", dest.display());
+                            all_ok = false;
+                        }
                     }
                 }
             }
             Err(e) => {
                 // Clear the progress line first so the message stands alone.
-                let clear = if progress { "\r\x1b[K" } else { "" };
                 eprintln!("{clear}faceless: {}: {e}", path.display());
                 all_ok = false;
             }
@@ -280,58 +329,4 @@ fn bar(done: usize, total: usize) -> String {
     let width = 30;
     let filled = done * width / total.max(1);
     format!("{}{}", "#".repeat(filled), ".".repeat(width - filled))
-}
-
-/// `photo.jpg` -> `photo.jpg.faceless.png`: the full name, so `a.jpg` and
-/// `a.png` in one directory do not overwrite each other's drawing.
-fn draw_name(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map_or_else(|| "image".into(), |s| s.to_os_string());
-    name.push(".faceless.png");
-    PathBuf::from(name)
-}
-
-fn print_analysis(
-    out: &mut impl Write,
-    args: &args::Args,
-    path: &Path,
-    img: &RgbImage,
-    faces: &[FaceAnalysis],
-) {
-    let shown = path.display().to_string();
-    if args.json {
-        let faces: Vec<Value> = faces.iter().map(analysis_json).collect();
-        let mut line = Map::new();
-        image_json(&mut line, path);
-        line.insert("width".into(), json!(img.width()));
-        line.insert("height".into(), json!(img.height()));
-        line.insert("faces".into(), Value::Array(faces));
-        let _ = writeln!(out, "{}", Value::Object(line));
-        return;
-    }
-    // The seed's two dictionaries: where the faces are, then what they are.
-    let boxes: Vec<String> = faces
-        .iter()
-        .map(|f| {
-            let b = f.face.bbox;
-            format!(
-                "'face_{}': {{'box': [{:.0}, {:.0}, {:.0}, {:.0}], 'confidence': {:.3}}}",
-                f.id, b[0], b[1], b[2], b[3], f.face.score
-            )
-        })
-        .collect();
-    let attrs: Vec<String> = faces
-        .iter()
-        .map(|f| {
-            let a = &f.attributes;
-            format!(
-                "'face_{}': {{'age': {:.1}, 'age_group': '{}' ({:.2}), 'gender': '{}' ({:.2}), 'ethnicity': '{}' ({:.2})}}",
-                f.id, a.age_years, a.age_group.label, a.age_group.prob, a.gender.label, a.gender.prob, a.ethnicity.label, a.ethnicity.prob
-            )
-        })
-        .collect();
-    let _ = writeln!(out, "{shown}");
-    let _ = writeln!(out, "{{{}}}", boxes.join(", "));
-    let _ = writeln!(out, "{{{}}}", attrs.join(", "));
 }

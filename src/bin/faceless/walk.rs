@@ -86,6 +86,11 @@ fn kind(meta: &Metadata) -> &'static str {
 pub fn expand(inputs: &[PathBuf]) -> Walk {
     let mut w = Walk::default();
     for input in inputs {
+        if input.as_os_str() == "-" {
+            // Standard input: never a file named "-" (write ./- for that).
+            w.files.push(input.clone());
+            continue;
+        }
         match std::fs::metadata(input) {
             // Missing or unreadable: the decoder reports it by name.
             Err(_) => w.files.push(input.clone()),
