@@ -48,7 +48,7 @@ ln -sfn "../lib/$ort_lib" "$prefix/bin/$ort_lib"
 # the bindings' sources
 share="$prefix/share/faceless"
 rm -rf "$share/bindings"
-install -d "$share/bindings/cpp" "$share/bindings/csharp" "$share/bindings/go"
+install -d "$share/bindings/cpp" "$share/bindings/csharp" "$share/bindings/go/faceless"
 install -m 0644 "$root/bindings/README.md" "$share/bindings/"
 find "$root/bindings/cpp" -name '*.hpp' -not -path '*/tests/*' -exec install -m 0644 {} "$share/bindings/cpp/" \;
 for f in "$root"/bindings/cpp/README.md "$root"/bindings/csharp/README.md "$root"/bindings/go/README.md; do
@@ -65,9 +65,9 @@ install -d "$native"
 up=../../../../../../..   # native -> PREFIX
 ln -sfn "$up/lib/libfaceless.so.$version" "$native/libfaceless.so"
 ln -sfn "$up/lib/$ort_lib" "$native/$ort_lib"
-install -m 0644 "$root/bindings/go/go.mod" "$share/bindings/go/"
-for f in "$root"/bindings/go/*.go; do
-    case "$f" in *_test.go) ;; *) install -m 0644 "$f" "$share/bindings/go/" ;; esac
+install -m 0644 "$root/bindings/go/faceless/go.mod" "$share/bindings/go/faceless/"
+for f in "$root"/bindings/go/faceless/*.go; do
+    case "$f" in *_test.go) ;; *) install -m 0644 "$f" "$share/bindings/go/faceless/" ;; esac
 done
 
 # licences and notices

@@ -5,7 +5,7 @@
 #      (examples/c, via pkg-config);
 #   2. the C++ wrapper's GoogleTest tests (bindings/cpp/tests);
 #   3. the C# binding's tests with mono (bindings/csharp);
-#   4. the Go binding's tests (bindings/go, cgo via pkg-config).
+#   4. the Go binding's tests (bindings/go/faceless, cgo via pkg-config).
 # Exits non-zero if anything fails. ONNX Runtime comes from
 # tools/fetch_onnxruntime.sh and is found beside the staged libfaceless.
 # Mono is installed with apt-get when mcs/mono are missing (CI runs as root).
@@ -81,7 +81,7 @@ if want go; then
     section "Go tests (cgo)"
     go=go
     command -v go >/dev/null || go=/usr/local/go/bin/go
-    if (cd bindings/go && CGO_ENABLED=1 "$go" vet ./... && CGO_ENABLED=1 "$go" test -count=1 -v ./...); then :
+    if (cd bindings/go/faceless && CGO_ENABLED=1 "$go" vet ./... && CGO_ENABLED=1 "$go" test -count=1 -v ./...); then :
     else failures+=(go); fi
 fi
 

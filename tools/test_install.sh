@@ -7,7 +7,7 @@
 #   2. the `faceless` CLI from PREFIX/bin;
 #   3. a C app through pkg-config;
 #   4. a C++ app through find_package(Faceless), also after `cmake --install`;
-#   5. a Go program in its own module (replace -> PREFIX/share/faceless/bindings/go);
+#   5. a Go program in its own module (replace -> PREFIX/share/faceless/bindings/go/faceless);
 #   6. a C# program (mcs + mono) against the installed sources, the native
 #      libraries copied beside it from the NuGet layout runtimes/linux-x64/native/;
 #   7. `make dist`: SHA256SUMS checked, the tarball unpacked elsewhere (moved
@@ -44,7 +44,7 @@ section "installed layout"
     for f in bin/faceless lib/libfaceless.so.0 lib/libfaceless.so lib/libonnxruntime.so.1.31.1 \
         include/faceless.h include/faceless.hpp lib/pkgconfig/faceless.pc \
         lib/cmake/Faceless/FacelessConfig.cmake lib/cmake/Faceless/FacelessConfigVersion.cmake \
-        share/faceless/bindings/go/go.mod share/faceless/bindings/csharp/Faceless.cs \
+        share/faceless/bindings/go/faceless/go.mod share/faceless/bindings/csharp/Faceless.cs \
         share/faceless/bindings/csharp/Faceless.csproj \
         share/faceless/bindings/csharp/runtimes/linux-x64/native/libfaceless.so \
         share/faceless/bindings/csharp/runtimes/linux-x64/native/libonnxruntime.so.1.31.1 \
@@ -108,8 +108,8 @@ mkdir -p "$tmp/go" && cp "$root/tests/install/go/main.go" "$tmp/go/"
     export GOWORK=off GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1
     # as bindings/go/README.md says: require + replace until it is published
     "$go" mod init example.com/faceless-app 2>/dev/null
-    "$go" mod edit -require=github.com/faceless-sdk/faceless/bindings/go@v0.1.0 \
-        -replace=github.com/faceless-sdk/faceless/bindings/go="$prefix/share/faceless/bindings/go"
+    "$go" mod edit -require=github.com/faceless-sdk/faceless/bindings/go/faceless@v0.1.0 \
+        -replace=github.com/faceless-sdk/faceless/bindings/go/faceless="$prefix/share/faceless/bindings/go/faceless"
     cat go.mod
     "$go" build -o app .
     readelf -d app | grep -E 'NEEDED.*faceless|RUNPATH|RPATH'

@@ -1,12 +1,12 @@
 // An application of the installed SDK in its own Go module; tools/test_install.sh
-// writes its go.mod (a replace directive pointing at PREFIX/share/faceless/bindings/go).
+// writes its go.mod (a replace directive pointing at PREFIX/share/faceless/bindings/go/faceless).
 package main
 
 import (
 	"fmt"
 	"os"
 
-	faceless "github.com/faceless-sdk/faceless/bindings/go"
+	"github.com/faceless-sdk/faceless/bindings/go/faceless"
 )
 
 func main() {

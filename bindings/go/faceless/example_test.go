@@ -3,7 +3,7 @@ package faceless_test
 import (
 	"fmt"
 
-	faceless "github.com/faceless-sdk/faceless/bindings/go"
+	"github.com/faceless-sdk/faceless/bindings/go/faceless"
 )
 
 func Example() {
@@ -13,7 +13,7 @@ func Example() {
 		return
 	}
 	defer p.Close()
-	a, err := p.AnalyzeFile("../../tests/data/astronaut.png")
+	a, err := p.AnalyzeFile("../../../tests/data/astronaut.png")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,0 +1,3 @@
+module github.com/faceless-sdk/faceless/bindings/go/faceless
+
+go 1.21

@@ -1,3 +1,0 @@
-module github.com/faceless-sdk/faceless/bindings/go
-
-go 1.21
