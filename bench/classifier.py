@@ -112,7 +112,9 @@ def main():
             pruned = os.path.join(tmp, "pretrained.onnx")
             onnx.utils.extract_model(backbones, pruned, ["input"], PRETRAINED)
             runs["pretrained"] = (session(pruned), {"input": x150}, PRETRAINED)
+        load = os.getloadavg()[0]
         timings = time_ms(runs, a.reps)
+        load = max(load, os.getloadavg()[0])
 
     prev = {}
     path = os.path.join(REPORT, "cost.json")
@@ -147,7 +149,8 @@ def main():
     options = [{"name": names[k], "ms_per_face": timings[k], "utk": utks[k], "external": exts.get(k, "-")}
                for k in ("old", "float", "pretrained", "shipped", "flip") if k in timings]
     with open(path, "w") as f:
-        json.dump({"threads": 1, "batch": 1, "reps": a.reps, "options": options}, f, indent=1)
+        json.dump({"threads": 1, "batch": 1, "reps": a.reps, "cpus": os.cpu_count(), "load_average": round(load, 1),
+                   "options": options}, f, indent=1)
         f.write("\n")
     print("classifier options: ms per face at batch 1 on 1 thread (ONNX Runtime "
           f"{ort.__version__}); UTKFace test gender % / ethnicity % / age MAE; external-check gender")

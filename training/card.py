@@ -168,7 +168,10 @@ def readme_cost(m, man, cost, ext_float, ext):
              f"graph quantised to int8 with the UTKFace CNN's {q['members']} members run once each instead of also on the mirror "
              "image (`training/quantize.py`); the same heads, measured on the same data (`bench/classifier.py`, "
              "`training/heads.py`, `tools/evaluate_external.py`):" if q else "")
-    return intro + "\n\n" + quantisation_table(m, man, cost, ext_float, ext)
+    c = cost or {}
+    when = (f"Times: medians of {c.get('reps', '-')} runs per graph taking turns, on this shared machine's {c.get('cpus', '-')} "
+            f"cores under a one-minute load average of {c.get('load_average', '-')}; the ratio matters more than the milliseconds.")
+    return intro + "\n\n" + quantisation_table(m, man, cost, ext_float, ext) + "\n\n" + when
 
 
 def readme_table(m, ext, sdk, cost, old):
@@ -340,7 +343,8 @@ figure above are measured on the int8 graph's own outputs. The same heads on the
 
 {quantisation_table(m, man, cost, ext_float, ext)}
 
-Times are medians of 200 runs on one thread of this machine's CPU (AMD EPYC with AVX-512 VNNI); a CPU
+Times are medians of {(cost or {}).get('reps', '-')} runs at batch 1 on one thread, the options taking turns, on this machine's CPU
+({(cost or {}).get('cpus', '-')} cores; one-minute load average {(cost or {}).get('load_average', '-')} during the run, the machine being shared) (AMD EPYC with AVX-512 VNNI); a CPU
 without int8 dot-product instructions gains less from the int8 graph.
 
 ## Ethnicity labels across datasets
