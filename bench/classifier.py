@@ -140,7 +140,7 @@ def main():
              "flip": "shipped, averaged with its mirror image (batch of 2)"}
     utks = {"old": utk(old_t), "pretrained": utk(grid0["test"]), "shipped": utk(heads["test"]),
             "float": utk(heads["float_reference"]["test"]) if "float_reference" in heads else "-",
-            "flip": "measured in training: +0.3 gender, +0.3 ethnicity (not shipped)"}
+            "flip": "measured in training on the float graph (2.0.0): +0.3 gender, +0.3 ethnicity (not shipped)"}
     exts = {"pretrained": f"{100 * grid0['external_features']['gender_acc']:.1f} % (feature path)"}
     for k in ("old", "float", "shipped"):
         v = ext.get(k)
