@@ -6,6 +6,7 @@ import pytest
 np = pytest.importorskip("numpy")
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
+pytest.importorskip("PIL")
 
 from training import quantize  # noqa: E402
 
