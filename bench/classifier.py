@@ -2,11 +2,13 @@
 """Cost of the classifier options against their accuracy (part of `make bench`).
 
 Times each option with ONNX Runtime at batch 1 on one thread (median of --reps
-runs on a real aligned chip, after warm-up), and puts it beside what was measured
+runs on a real aligned chip, after warm-up, the options taking turns), and puts it beside what was measured
 for it: UTKFace test figures from training/report/heads.json and the previous
 model's manifest, external-check gender through the release CLI
-(tools/evaluate_external.py; the previous model is run with `--models` on a
-temporary model directory). Writes training/report/cost.json.
+(tools/evaluate_external.py; the previous models are run with `--models` on a
+temporary model directory: the UTKFace CNN alone, and the float graph of
+classifier 2.0.0 that training.heads writes to training/out/float).
+Writes training/report/cost.json.
 
     python3 bench/classifier.py [--reps 200] [--no-external]
 """
@@ -34,15 +36,20 @@ def session(path):
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
-def time_ms(s, feed, outputs, reps):
-    for _ in range(10):
-        s.run(outputs, feed)
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        s.run(outputs, feed)
-        ts.append((time.perf_counter() - t) * 1e3)
-    return float(np.median(ts))
+def time_ms(runs, reps, rounds=10):
+    """Median ms of each run (session, feed, outputs). The runs take turns in `rounds` rounds, so a
+    change in the machine's load during the bench falls on all of them alike."""
+    for s, feed, outputs in runs.values():
+        for _ in range(10):
+            s.run(outputs, feed)
+    ts = {k: [] for k in runs}
+    for _ in range(rounds):
+        for k, (s, feed, outputs) in runs.items():
+            for _ in range(max(reps // rounds, 1)):
+                t = time.perf_counter()
+                s.run(outputs, feed)
+                ts[k].append((time.perf_counter() - t) * 1e3)
+    return {k: float(np.median(v)) for k, v in ts.items()}
 
 
 def chip():
@@ -53,13 +60,26 @@ def chip():
     return np.asarray(img.crop((170, 50, 280, 180)).resize((150, 150)), np.float32).transpose(2, 0, 1)[None]
 
 
+def external_with(classifier_onnx, out):
+    """External-check gender of another classifier (ONNX + manifest beside it), through the CLI."""
+    tmp = tempfile.mkdtemp()
+    try:
+        shutil.copytree(os.path.join(ROOT, "models", "mtcnn"), os.path.join(tmp, "mtcnn"))
+        os.makedirs(os.path.join(tmp, "classifier"))
+        shutil.copy(classifier_onnx, os.path.join(tmp, "classifier", "faceless-attributes.onnx"))
+        shutil.copy(classifier_onnx[:-5] + ".json", os.path.join(tmp, "classifier", "faceless-attributes.json"))
+        return external(tmp, out or os.path.join(tmp, "report.json"))
+    finally:
+        shutil.rmtree(tmp)
+
+
 def external(models_dir, out):
     cmd = [sys.executable, os.path.join(ROOT, "tools", "evaluate_external.py"), "--json", out]
     if models_dir:
         cmd += ["--models", models_dir]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     with open(out) as f:
-        return json.load(f)["report"]["overall"]["gender_acc"]
+        return json.load(f)["report"]["overall"]
 
 
 def main():
@@ -76,19 +96,25 @@ def main():
     x150 = chip()
     x64 = np.ascontiguousarray(np.random.default_rng(0).random((1, 3, 64, 64), np.float32))
     s_new, s_old = session(shipped), session(old_onnx)
-    backbones = os.path.join(ROOT, "training", "out", "backbones.onnx")
+    backbones = os.path.join(ROOT, "training", "out", "backbones-int8.onnx")
+    float_onnx = os.path.join(ROOT, "training", "out", "float", "faceless-attributes.onnx")
     outs = ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
-    timings = {
-        "old": time_ms(s_old, {"input": x64}, outs, a.reps),
-        "shipped": time_ms(s_new, {"input": x150}, outs, a.reps),
-        "flip": time_ms(s_new, {"input": np.concatenate([x150, x150[..., ::-1]])}, outs, a.reps),
+    runs = {
+        "old": (s_old, {"input": x64}, outs),
+        "shipped": (s_new, {"input": x150}, outs),
+        "flip": (s_new, {"input": np.concatenate([x150, x150[..., ::-1]])}, outs),
     }
-    if os.path.exists(backbones):
-        import onnx.utils  # only the pretrained networks: ONNX Runtime runs every node of a graph
-        with tempfile.TemporaryDirectory() as tmp:
+    if os.path.exists(float_onnx):
+        runs["float"] = (session(float_onnx), {"input": x150}, outs)
+    with tempfile.TemporaryDirectory() as tmp:
+        if os.path.exists(backbones):
+            import onnx.utils  # only the pretrained networks: ONNX Runtime runs every node of a graph
             pruned = os.path.join(tmp, "pretrained.onnx")
             onnx.utils.extract_model(backbones, pruned, ["input"], PRETRAINED)
-            timings["pretrained"] = time_ms(session(pruned), {"input": x150}, PRETRAINED, a.reps)
+            runs["pretrained"] = (session(pruned), {"input": x150}, PRETRAINED)
+        load = os.getloadavg()[0]
+        timings = time_ms(runs, a.reps)
+        load = max(load, os.getloadavg()[0])
 
     prev = {}
     path = os.path.join(REPORT, "cost.json")
@@ -97,15 +123,9 @@ def main():
             prev = {r["name"]: r["external"] for r in json.load(f)["options"]}
     ext = {}
     if not a.no_external:
-        tmp = tempfile.mkdtemp()
-        try:
-            shutil.copytree(os.path.join(ROOT, "models", "mtcnn"), os.path.join(tmp, "mtcnn"))
-            os.makedirs(os.path.join(tmp, "classifier"))
-            shutil.copy(old_onnx, os.path.join(tmp, "classifier", "faceless-attributes.onnx"))
-            shutil.copy(old_onnx[:-5] + ".json", os.path.join(tmp, "classifier", "faceless-attributes.json"))
-            ext["old"] = external(tmp, os.path.join(tmp, "old.json"))
-        finally:
-            shutil.rmtree(tmp)
+        ext["old"] = external_with(old_onnx, None)
+        if "float" in timings:
+            ext["float"] = external_with(float_onnx, os.path.join(REPORT, "external_float.json"))
         ext["shipped"] = external(None, os.path.join(REPORT, "external.json"))
 
     def utk(t):
@@ -114,19 +134,23 @@ def main():
     grid0 = next(g for g in heads["cnn_weight_grid"] if g["cnn_weight"] == 0.0)
     old_t = {"gender_acc": old["gender_acc"], "ethnicity_acc": old["ethnicity_acc"], "age_mae_years": old["age_mae_years"]}
     names = {"old": "UTKFace CNN alone (the previous model, 64x64)",
-             "pretrained": "heads on the pretrained features only (CNN weight 0)",
-             "shipped": "shipped: pretrained heads + UTKFace CNN",
+             "float": "classifier 2.0.0: the same heads on the float backbones, CNN members + mirror images",
+             "pretrained": "heads on the pretrained int8 features only (CNN weight 0)",
+             "shipped": "shipped: int8 backbones, pretrained heads + UTKFace CNN (members once each)",
              "flip": "shipped, averaged with its mirror image (batch of 2)"}
     utks = {"old": utk(old_t), "pretrained": utk(grid0["test"]), "shipped": utk(heads["test"]),
-            "flip": "measured in training: +0.3 gender, +0.3 ethnicity (not shipped)"}
+            "float": utk(heads["float_reference"]["test"]) if "float_reference" in heads else "-",
+            "flip": "measured in training on the float graph (2.0.0): +0.3 gender, +0.3 ethnicity (not shipped)"}
     exts = {"pretrained": f"{100 * grid0['external_features']['gender_acc']:.1f} % (feature path)"}
-    for k in ("old", "shipped"):
+    for k in ("old", "float", "shipped"):
         v = ext.get(k)
-        exts[k] = f"{100 * v:.1f} %" if v is not None else prev.get(names[k], "-")
+        exts[k] = (f"{100 * v['gender_acc']:.1f} % (age in bin {100 * v['age_in_bin']:.1f} %)" if v is not None
+                   else prev.get(names[k], "-"))
     options = [{"name": names[k], "ms_per_face": timings[k], "utk": utks[k], "external": exts.get(k, "-")}
-               for k in ("old", "pretrained", "shipped", "flip") if k in timings]
+               for k in ("old", "float", "pretrained", "shipped", "flip") if k in timings]
     with open(path, "w") as f:
-        json.dump({"threads": 1, "batch": 1, "reps": a.reps, "options": options}, f, indent=1)
+        json.dump({"threads": 1, "batch": 1, "reps": a.reps, "cpus": os.cpu_count(), "load_average": round(load, 1),
+                   "options": options}, f, indent=1)
         f.write("\n")
     print("classifier options: ms per face at batch 1 on 1 thread (ONNX Runtime "
           f"{ort.__version__}); UTKFace test gender % / ethnicity % / age MAE; external-check gender")

