@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="measure images/s with 1 and 2 local workers against the CLI instead")
     ap.add_argument("--bench-copies", type=int, default=10,
                     help="(--bench) how many times each image is repeated (default 10)")
+    ap.add_argument("--bench-repeats", type=int, default=3,
+                    help="(--bench) runs of each measurement, the best kept (default 3)")
     ap.add_argument("--cli", help="(--bench) the faceless CLI (default: faceless on PATH)")
     args = ap.parse_args(argv)
     if args.bench:
