@@ -298,3 +298,19 @@ def test_the_installed_wheel_is_under_test():
     """tools/test_python.sh tests the wheel as installed, with the library it carries."""
     assert "site-packages" in faceless.__file__
     assert faceless._native.library_path() == os.path.join(os.path.dirname(faceless.__file__), "libfaceless.so.0")
+
+
+def test_options_reach_the_library(pipeline):
+    default = pipeline.analyze(data("astronaut.png")).faces
+    # a coarser pyramid finds the ~87 x 110 px face elsewhere
+    with faceless.Pipeline(min_face_size=150, max_concurrency=1) as p:
+        coarse = p.analyze(data("astronaut.png")).faces
+        assert len(coarse) == 1 and coarse[0].box != default[0].box
+    with faceless.Pipeline(thresholds=(0.6, 0.7, 0.9999999), max_concurrency=1) as p:
+        assert p.analyze(data("astronaut.png")).faces == ()
+    with faceless.Pipeline(max_input_bytes=1000, max_concurrency=1) as p:
+        with pytest.raises(faceless.FacelessError) as e:
+            p.analyze(data("astronaut.png"))
+        assert e.value.status == 5
+    with pytest.raises(ValueError):
+        faceless.Pipeline(thresholds=(0.6, 0.7))
