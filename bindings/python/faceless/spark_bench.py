@@ -127,7 +127,7 @@ def run(args) -> int:
                 (f"Spark local[{w}], warm", warm,
                  f"overhead {over:+.1f} ms/image; session start {start:.1f} s, first run {cold:.1f} s")
             )
-        print(f"| run | seconds | images/s | notes |\n|---|---|---|---|")
+        print("| run | seconds | images/s | notes |\n|---|---|---|---|")
         for name, t, note in rows:
             print(f"| {name} | {t:.2f} | {n / t:.2f} | {note} |")
     load = os.getloadavg()
