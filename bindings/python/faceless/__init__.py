@@ -17,6 +17,7 @@ import ctypes
 import json
 import math
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -467,6 +468,9 @@ class Pipeline:
         if _is_path(chip):
             shown, lossy = _shown_path(chip)
             try:
+                # regular files only, as the library reads them: a FIFO would block
+                if not stat.S_ISREG(os.stat(chip).st_mode):
+                    raise FacelessError(_native.ERR_IO, f"{shown}: not a regular file")
                 with open(chip, "rb") as f:
                     chip = f.read()
             except OSError as e:

@@ -223,6 +223,15 @@ def test_classify_aligned(pipeline):
     assert e.value.status == 3
 
 
+def test_fifo_is_refused_unopened(pipeline, tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    for call in (pipeline.analyze, pipeline.classify_aligned):
+        with pytest.raises(faceless.FacelessError) as e:
+            call(fifo)  # would block if opened
+        assert e.value.status == 3
+
+
 def test_threads_share_a_pipeline(pipeline):
     ref = pipeline.analyze(data("astronaut.png"))
     results, errors = [], []
