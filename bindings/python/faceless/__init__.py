@@ -283,16 +283,22 @@ class _Pixels:
             a = np.ascontiguousarray(a)
         self.keep = a  # the memory must outlive the call
         self.data = a.ctypes.data
-        self.stride = a.strides[0]
+        self.stride = self._stride(a)
         # the C ABI takes stride x height bytes (_fits checked they exist)
         self.len = self.stride * h
+
+    @staticmethod
+    def _stride(a: Any) -> int:
+        # NumPy may give a length-1 axis any stride
+        return a.strides[0] if a.shape[0] > 1 else a.shape[1] * a.shape[2]
 
     @staticmethod
     def _fits(a: Any) -> bool:
         import numpy as np
 
         h, w, c = a.shape
-        if a.strides[2] != 1 or (w > 1 and a.strides[1] != c) or a.strides[0] < w * c:
+        stride = _Pixels._stride(a)
+        if (c > 1 and a.strides[2] != 1) or (w > 1 and a.strides[1] != c) or stride < w * c:
             return False
         # stride x height bytes from the first pixel must lie in memory the
         # array's outermost NumPy base owns (a bottom-right crop would not)
@@ -304,7 +310,7 @@ class _Pixels:
         start = base.__array_interface__["data"][0]
         end = start + base.nbytes
         first = a.__array_interface__["data"][0]
-        return start <= first and first + a.strides[0] * h <= end
+        return start <= first and first + stride * h <= end
 
 
 def _is_path(x: Any) -> bool:

@@ -140,8 +140,13 @@ def test_pixels_rgb_bgr_gray_and_strides(pipeline):
     # a bottom-right crop: stride x height would run past the buffer, copied
     crop = padded[10:, 5:]
     assert faceless._Pixels(crop, "bgr").keep is not crop
-    gray = pipeline.analyze(np.ascontiguousarray(bgr[:, :, 1]))
-    assert gray.width == bgr.shape[1]
+    gray2d = np.ascontiguousarray(bgr[:, :, 1])
+    assert np.shares_memory(faceless._Pixels(gray2d, None).keep, gray2d)  # H x W: no copy
+    gray = pipeline.analyze(gray2d)
+    assert gray.width == bgr.shape[1] and len(gray.faces) == 1
+    one_row = bgr[100:101]  # a single row: its stride is its width
+    assert faceless._Pixels(one_row, "bgr").stride == bgr.shape[1] * 3
+    assert pipeline.analyze(one_row, format="bgr").height == 1
     # RGBA and BGRA drop alpha
     rgba = np.dstack([bgr[:, :, ::-1], np.full(bgr.shape[:2], 255, np.uint8)])
     assert pipeline.analyze(rgba).faces == px.faces
