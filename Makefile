@@ -17,7 +17,7 @@ run:
 	cargo build --release --quiet
 	./target/release/faceless analyze $(SAMPLE)
 
-## Every test: Rust, Python data preparation, model reproducibility, C, C++, C#, Go.
+## Every test: Rust, Python data preparation, model reproducibility, C, C++, C#, Go, the Python package.
 test:
 	tools/test_all.sh
 

@@ -11,7 +11,9 @@
 #   7. the installed SDK (tools/test_install.sh): `make install` into a
 #      temporary PREFIX, then a C (pkg-config), C++ (find_package), Go and C#
 #      app each built outside the repository and run without LD_LIBRARY_PATH
-#      or ORT_DYLIB_PATH, the CLI, and `make dist`.
+#      or ORT_DYLIB_PATH, the CLI, and `make dist`;
+#   8. the Python package (tools/test_python.sh): its wheel installed into a
+#      cached virtual environment under build/, pytest incl. Spark local mode.
 # Each stage runs even when an earlier one failed; the exit code is non-zero
 # if any failed, and the last line says which.
 set -uo pipefail
@@ -39,6 +41,7 @@ stage "training data tests" python3 -m pytest -q training/tests
 stage "mtcnn models reproducible" tools/check_mtcnn_models.sh
 stage "bindings" env FACELESS_PROFILE=release tools/run_binding_tests.sh
 stage "install" tools/test_install.sh
+stage "python" tools/test_python.sh
 
 echo
 if [ ${#failed[@]} -ne 0 ]; then
