@@ -3,7 +3,7 @@
 //! checks every output's shape, so model code can index without bounds
 //! worries and a wrong model is [`Error::Model`], never a panic.
 
-use ort::session::{RunOptions, Session};
+use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::error::{Error, Result};
@@ -83,22 +83,9 @@ pub(crate) fn run(
     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
     let tensor =
         TensorRef::from_array_view((shape, data)).map_err(|e| Error::inference(model, e))?;
-    // During a large image, each run frees the arena memory it grew (see
-    // `memory.rs`).
-    let shrink = if crate::memory::shrinking() {
-        let mut o = RunOptions::new().map_err(|e| Error::inference(model, e))?;
-        o.set("memory.enable_memory_arena_shrinkage", "cpu:0")
-            .map_err(|e| Error::inference(model, e))?;
-        Some(o)
-    } else {
-        None
-    };
-    let inputs = ort::inputs!["input" => tensor];
-    let outputs = match &shrink {
-        Some(o) => session.run_with_options(inputs, o),
-        None => session.run(inputs),
-    }
-    .map_err(|e| Error::inference(model, e))?;
+    let outputs = session
+        .run(ort::inputs!["input" => tensor])
+        .map_err(|e| Error::inference(model, e))?;
     let fetched = expected
         .iter()
         .map(|&Expect { name, .. }| {

@@ -26,24 +26,49 @@ fn window(i: usize, input: usize, out: usize) -> (usize, usize) {
 /// `dst`, which must hold `3 × out_w × out_h` values.
 pub(crate) fn area_resize_into(
     img: &RgbImage,
-    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    region: (usize, usize, usize, usize),
     out_w: usize,
     out_h: usize,
     dst: &mut [f32],
 ) {
+    area_resize_rows_into(img, region, out_w, out_h, 0..out_h, dst, &mut Vec::new());
+}
+
+/// Like [`area_resize_into`], but only output rows `rows` of the `out_w ×
+/// out_h` result, written planar into `dst` (`3 × out_w × rows.len()`
+/// values). `scratch` is reused between calls; it grows to
+/// `3 × out_w × (source rows read)`.
+pub(crate) fn area_resize_rows_into(
+    img: &RgbImage,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    out_w: usize,
+    out_h: usize,
+    rows: std::ops::Range<usize>,
+    dst: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
     let (in_w, in_h) = (x1 - x0, y1 - y0);
-    debug_assert!(in_w > 0 && in_h > 0 && dst.len() == 3 * out_w * out_h);
+    let band_h = rows.len();
+    debug_assert!(in_w > 0 && in_h > 0 && rows.end <= out_h && dst.len() == 3 * out_w * band_h);
+    if band_h == 0 {
+        return;
+    }
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
-    let plane = out_w * out_h;
+    let plane = out_w * band_h;
+    // Source rows this band reads.
+    let src_first = window(rows.start, in_h, out_h).0;
+    let src_end = window(rows.end - 1, in_h, out_h).1;
 
-    // Horizontal pass: for every source row, the mean of each column window.
-    let cols: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
-    let mut rows = vec![0f32; in_h * out_w * 3];
-    for y in 0..in_h {
+    // Horizontal pass: for every source row read, the mean of each column
+    // window (windows computed on the fly: they advance monotonically).
+    scratch.clear();
+    scratch.resize((src_end - src_first) * out_w * 3, 0.0);
+    for y in src_first..src_end {
         let line = &raw[(y0 + y) * stride + x0 * 3..(y0 + y) * stride + x1 * 3];
-        let out = &mut rows[y * out_w * 3..(y + 1) * out_w * 3];
-        for (ox, &(s, e)) in cols.iter().enumerate() {
+        let out = &mut scratch[(y - src_first) * out_w * 3..(y - src_first + 1) * out_w * 3];
+        for (ox, cell) in out.chunks_exact_mut(3).enumerate() {
+            let (s, e) = window(ox, in_w, out_w);
             let mut acc = [0f32; 3];
             for px in line[s * 3..e * 3].chunks_exact(3) {
                 acc[0] += f32::from(px[0]);
@@ -51,22 +76,26 @@ pub(crate) fn area_resize_into(
                 acc[2] += f32::from(px[2]);
             }
             let n = (e - s) as f32;
-            out[ox * 3] = acc[0] / n;
-            out[ox * 3 + 1] = acc[1] / n;
-            out[ox * 3 + 2] = acc[2] / n;
+            cell[0] = acc[0] / n;
+            cell[1] = acc[1] / n;
+            cell[2] = acc[2] / n;
         }
     }
     // Vertical pass: the mean of the row window, then normalise.
-    for oy in 0..out_h {
+    let mut acc = vec![0f32; out_w * 3];
+    for (by, oy) in rows.enumerate() {
         let (s, e) = window(oy, in_h, out_h);
         let n = (e - s) as f32;
+        acc.fill(0.0);
+        for y in s..e {
+            let line = &scratch[(y - src_first) * out_w * 3..(y - src_first + 1) * out_w * 3];
+            for (a, v) in acc.iter_mut().zip(line) {
+                *a += v;
+            }
+        }
         for ox in 0..out_w {
             for c in 0..3 {
-                let mut acc = 0f32;
-                for y in s..e {
-                    acc += rows[(y * out_w + ox) * 3 + c];
-                }
-                dst[c * plane + oy * out_w + ox] = (acc / n - MEAN) * SCALE;
+                dst[c * plane + by * out_w + ox] = (acc[ox * 3 + c] / n - MEAN) * SCALE;
             }
         }
     }
@@ -98,5 +127,37 @@ mod tests {
         assert!((dst[0] - (0.0 - MEAN) * SCALE).abs() < 1e-6);
         assert!((dst[1] - (255.0 - MEAN) * SCALE).abs() < 1e-6);
         assert!((dst[2] - (128.0 - MEAN) * SCALE).abs() < 1e-6);
+    }
+
+    #[test]
+    fn row_bands_equal_the_whole() {
+        let img = RgbImage::from_fn(37, 29, |x, y| {
+            image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (x ^ y) as u8])
+        });
+        for (out_w, out_h) in [(13, 11), (37, 29), (50, 41)] {
+            let mut whole = vec![0f32; 3 * out_w * out_h];
+            area_resize_into(&img, (2, 1, 37, 29), out_w, out_h, &mut whole);
+            let mut scratch = Vec::new();
+            for band in [0..3, 3..4, 4..out_h] {
+                let mut part = vec![0f32; 3 * out_w * band.len()];
+                let rows = band.clone();
+                area_resize_rows_into(
+                    &img,
+                    (2, 1, 37, 29),
+                    out_w,
+                    out_h,
+                    rows,
+                    &mut part,
+                    &mut scratch,
+                );
+                for c in 0..3 {
+                    for (i, y) in band.clone().enumerate() {
+                        let a = &part[(c * band.len() + i) * out_w..][..out_w];
+                        let b = &whole[(c * out_h + y) * out_w..][..out_w];
+                        assert_eq!(a, b);
+                    }
+                }
+            }
+        }
     }
 }

@@ -30,7 +30,12 @@ pub struct RuntimeOptions {
     /// `ORT_DYLIB_PATH` environment variable is used, then the directory of
     /// the faceless library, then the directory of the executable.
     pub library_path: Option<PathBuf>,
-    /// Threads ONNX Runtime may use inside one model run; 0 lets it choose.
+    /// Threads ONNX Runtime may use inside one model run; 0 (the default)
+    /// means 1. Parallelism comes from running images, pyramid levels and
+    /// face batches at once, up to [`crate::SessionOptions::max_sessions`]
+    /// (the CPU budget): our networks are too small for intra-op threads to
+    /// pay, and more than 1 here multiplies the threads in use by the
+    /// budget. Threads never spin while waiting for work.
     pub intra_threads: usize,
     /// Execution providers in order of preference; empty means CPU only.
     /// CPU stays the fallback for operators a provider cannot run.
@@ -47,18 +52,21 @@ pub(crate) fn session(
     let fail =
         |e: &dyn std::fmt::Display| Error::model(model, format!("cannot create session: {e}"));
     // P-Net sees a new input shape at every pyramid level of every image
-    // size. ONNX Runtime's memory patterns and its growing CPU arena assume
-    // fixed shapes and kept ~1.7 GB for one 77-face photo (bench/); without
-    // them memory follows the current image.
+    // size. ONNX Runtime's memory patterns and its CPU arena assume fixed
+    // shapes and keep the largest tensors seen; without them memory follows
+    // the current run (tensors are malloc'd and freed, see `memory.rs`).
+    // Spinning threads burn a core each while idle, which a caller running
+    // several sessions at once (our pools) pays for in throughput.
     let mut builder = Session::builder(env)
         .map_err(|e| fail(&e))?
         .with_memory_pattern(false)
+        .map_err(|e| fail(&e))?
+        .with_intra_threads(options.intra_threads.max(1))
+        .map_err(|e| fail(&e))?
+        .with_intra_op_spinning(false)
+        .map_err(|e| fail(&e))?
+        .with_inter_op_spinning(false)
         .map_err(|e| fail(&e))?;
-    if options.intra_threads > 0 {
-        builder = builder
-            .with_intra_threads(options.intra_threads)
-            .map_err(|e| fail(&e))?;
-    }
     let wanted: Vec<_> = options
         .execution_providers
         .iter()
@@ -67,7 +75,7 @@ pub(crate) fn session(
         .collect();
     if wanted.is_empty() {
         builder = builder
-            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(true).build()])
+            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
             .map_err(|e| fail(&e))?;
     } else {
         let available = available_providers()?;

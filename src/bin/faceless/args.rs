@@ -15,7 +15,7 @@ options:
   --draw OUT        (analyze) write the image with boxes, landmarks and labels;
                     OUT is a file for one input, a directory for several
   --min-face N      smallest face to look for, in pixels (default 20)
-  --threads N       ONNX Runtime threads per model run (default: runtime's choice)
+  --threads N       CPU threads to use, in all (default: every core)
   --provider NAME   execution provider: cpu, cuda, tensorrt, coreml, directml
   --models DIR      load models from DIR instead of the embedded ones
   --ort PATH        path of the ONNX Runtime library (else ORT_DYLIB_PATH, else beside faceless)

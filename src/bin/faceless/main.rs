@@ -49,7 +49,7 @@ fn main() -> ExitCode {
 fn runtime_options(args: &args::Args) -> faceless::Result<RuntimeOptions> {
     Ok(RuntimeOptions {
         library_path: args.ort.clone(),
-        intra_threads: args.threads.unwrap_or(0),
+        intra_threads: 0,
         execution_providers: args
             .providers
             .iter()
@@ -152,6 +152,7 @@ fn analysis_json(fa: &FaceAnalysis) -> Value {
 /// `faceless detect`: returns whether every image was read.
 fn detect(args: &args::Args) -> faceless::Result<bool> {
     let mut builder = Detector::builder()
+        .max_sessions(args.threads.unwrap_or(0))
         .runtime(runtime_options(args)?)
         .models(model_source(args));
     if let Some(m) = args.min_face {
@@ -161,11 +162,11 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
     let limits = limits(args);
     let (files, mut all_ok, summary) = expand_inputs(args);
     let mut out = std::io::stdout().lock();
-    for path in &files {
+    let inputs: Vec<ImageInput<'_>> = files.iter().map(|p| ImageInput::Path(p)).collect();
+    detector.detect_batch_each(&inputs, &limits, |i, result| {
+        let path = &files[i];
         let shown = path.display().to_string();
-        let result = faceless::input::decode_path_with(path, &limits)
-            .and_then(|img| detector.detect(&img).map(|faces| (img.dimensions(), faces)));
-        match result {
+        match result.map(|(img, faces)| (img.dimensions(), faces)) {
             Ok(((w, h), faces)) => {
                 if args.json {
                     let faces: Vec<Value> = faces
@@ -196,7 +197,7 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
                 all_ok = false;
             }
         }
-    }
+    });
     if let Some(s) = summary {
         eprintln!("faceless: {s}");
     }
@@ -206,6 +207,7 @@ fn detect(args: &args::Args) -> faceless::Result<bool> {
 /// `faceless analyze`: returns whether every image was read.
 fn analyze(args: &args::Args) -> faceless::Result<bool> {
     let mut builder = Pipeline::builder()
+        .max_sessions(args.threads.unwrap_or(0))
         .runtime(runtime_options(args)?)
         .models(model_source(args));
     if let Some(m) = args.min_face {
