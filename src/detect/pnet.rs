@@ -116,7 +116,7 @@ pub(crate) fn plan(w: u32, h: u32, opts: &DetectorOptions) -> Vec<Band> {
 #[derive(Default)]
 pub(crate) struct Scratch {
     input: Vec<f32>,
-    rows: Vec<f32>,
+    rows: Vec<u32>,
 }
 
 /// Runs P-Net on one band and returns its candidates above the threshold,

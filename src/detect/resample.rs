@@ -36,8 +36,13 @@ pub(crate) fn area_resize_into(
 
 /// Like [`area_resize_into`], but only output rows `rows` of the `out_w ×
 /// out_h` result, written planar into `dst` (`3 × out_w × rows.len()`
-/// values). `scratch` is reused between calls; it grows to
-/// `3 × out_w × (source rows read)`.
+/// values). `scratch` is reused between calls (one source row of sums).
+///
+/// Window sums are exact integers and each output is one division, so the
+/// result is the exact average rounded once (the reference sums in float;
+/// the two differ in the last bits only). Rows are summed first: that pass
+/// reads every source pixel once per level but vectorises, and leaves the
+/// scalar column windows to run once per output row, not per source row.
 pub(crate) fn area_resize_rows_into(
     img: &RgbImage,
     (x0, y0, x1, y1): (usize, usize, usize, usize),
@@ -45,57 +50,43 @@ pub(crate) fn area_resize_rows_into(
     out_h: usize,
     rows: std::ops::Range<usize>,
     dst: &mut [f32],
-    scratch: &mut Vec<f32>,
+    scratch: &mut Vec<u32>,
 ) {
     let (in_w, in_h) = (x1 - x0, y1 - y0);
     let band_h = rows.len();
     debug_assert!(in_w > 0 && in_h > 0 && rows.end <= out_h && dst.len() == 3 * out_w * band_h);
-    if band_h == 0 {
-        return;
-    }
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
     let plane = out_w * band_h;
-    // Source rows this band reads.
-    let src_first = window(rows.start, in_h, out_h).0;
-    let src_end = window(rows.end - 1, in_h, out_h).1;
-
-    // Horizontal pass: for every source row read, the mean of each column
-    // window (windows computed on the fly: they advance monotonically).
+    let cols: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
+    let line_len = in_w * 3;
     scratch.clear();
-    scratch.resize((src_end - src_first) * out_w * 3, 0.0);
-    for y in src_first..src_end {
-        let line = &raw[(y0 + y) * stride + x0 * 3..(y0 + y) * stride + x1 * 3];
-        let out = &mut scratch[(y - src_first) * out_w * 3..(y - src_first + 1) * out_w * 3];
-        for (ox, cell) in out.chunks_exact_mut(3).enumerate() {
-            let (s, e) = window(ox, in_w, out_w);
-            let mut acc = [0f32; 3];
-            for px in line[s * 3..e * 3].chunks_exact(3) {
-                acc[0] += f32::from(px[0]);
-                acc[1] += f32::from(px[1]);
-                acc[2] += f32::from(px[2]);
-            }
-            let n = (e - s) as f32;
-            cell[0] = acc[0] / n;
-            cell[1] = acc[1] / n;
-            cell[2] = acc[2] / n;
-        }
-    }
-    // Vertical pass: the mean of the row window, then normalise.
-    let mut acc = vec![0f32; out_w * 3];
+    scratch.resize(line_len, 0);
     for (by, oy) in rows.enumerate() {
+        // Vertical: the row window's sum for every source column (u32 holds
+        // 16 million rows of 255).
         let (s, e) = window(oy, in_h, out_h);
-        let n = (e - s) as f32;
-        acc.fill(0.0);
+        scratch.fill(0);
         for y in s..e {
-            let line = &scratch[(y - src_first) * out_w * 3..(y - src_first + 1) * out_w * 3];
-            for (a, v) in acc.iter_mut().zip(line) {
-                *a += v;
+            let start = (y0 + y) * stride + x0 * 3;
+            for (a, &v) in scratch.iter_mut().zip(&raw[start..start + line_len]) {
+                *a += u32::from(v);
             }
         }
-        for ox in 0..out_w {
-            for c in 0..3 {
-                dst[c * plane + by * out_w + ox] = (acc[ox * 3 + c] / n - MEAN) * SCALE;
+        // Horizontal: each column window's sum (u64: exact for any window),
+        // averaged and normalised.
+        let dst_row = by * out_w;
+        for (ox, &(cs, ce)) in cols.iter().enumerate() {
+            let mut acc = [0u64; 3];
+            for px in scratch[cs * 3..ce * 3].chunks_exact(3) {
+                acc[0] += u64::from(px[0]);
+                acc[1] += u64::from(px[1]);
+                acc[2] += u64::from(px[2]);
+            }
+            let n = ((e - s) * (ce - cs)) as f64;
+            for (c, &sum) in acc.iter().enumerate() {
+                let mean = (sum as f64 / n) as f32;
+                dst[c * plane + dst_row + ox] = (mean - MEAN) * SCALE;
             }
         }
     }

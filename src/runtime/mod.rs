@@ -23,6 +23,15 @@ pub use providers::{available_providers, ExecutionProvider};
 /// The ONNX Runtime version Faceless is built and tested against.
 pub const ORT_TESTED_VERSION: &str = "1.31.1";
 
+/// CPU time this process has spent inside ONNX Runtime's model runs so far,
+/// on the threads that called them, summed: the part of a call's cost that
+/// is the networks themselves (`make bench` reports the rest as Faceless's
+/// overhead). With `intra_threads` above 1, ONNX Runtime's own worker
+/// threads are not counted.
+pub fn network_time() -> std::time::Duration {
+    crate::inference::network_time()
+}
+
 /// How sessions are created.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeOptions {
