@@ -43,6 +43,14 @@ impl SessionOptions {
             + 'static,
     ) -> Result<Pool<T>> {
         let (env, _) = runtime::environment(&self.runtime)?;
+        // Creating a session parses and optimises the model in memory that
+        // is freed at the end but that the C allocator keeps (about twice
+        // the model's size: 170 MB for a 54 MB classifier); give it back.
+        let make = move |env: &ort::environment::Environment, rt: &RuntimeOptions| {
+            let item = make(env, rt);
+            crate::memory::trim();
+            item
+        };
         let first = make(&env, &self.runtime)?;
         let rt = self.runtime.clone();
         Ok(Pool::new(

@@ -295,18 +295,39 @@ impl Detector {
     /// batch) use one set each: threads never exceed the budget.
     pub(crate) fn detect_in_scope(&self, img: &RgbImage) -> Result<Vec<Face>> {
         let mut own = self.pool.checkout()?;
-        let mut helpers = Vec::new();
-        let pixels = u64::from(img.width()) * u64::from(img.height());
-        if pixels >= SHARE_PIXELS {
-            while helpers.len() + 1 < self.pool.limit() {
-                match self.pool.try_checkout() {
-                    Some(Ok(set)) => helpers.push(set),
-                    // A set that cannot be made now is no reason to fail:
-                    // the call's own set does the work.
-                    Some(Err(_)) | None => break,
-                }
+        self.detect_with(&mut own, img)
+    }
+
+    /// A session set of this call's own: also the token for one thread of
+    /// the CPU budget, which [`crate::Pipeline::analyze`] holds until the
+    /// image's faces are classified.
+    pub(crate) fn own_set(&self) -> Result<Checkout<'_, MtcnnSessions>> {
+        self.pool.checkout()
+    }
+
+    /// Up to `n` idle session sets (never waiting): as many threads of the
+    /// CPU budget as are free now. A set that cannot be made now is no
+    /// reason to fail: the caller's own thread does the work.
+    pub(crate) fn spare_sets(&self, n: usize) -> Vec<Checkout<'_, MtcnnSessions>> {
+        let mut spare = Vec::new();
+        while spare.len() < n {
+            match self.pool.try_checkout() {
+                Some(Ok(set)) => spare.push(set),
+                Some(Err(_)) | None => break,
             }
         }
+        spare
+    }
+
+    /// Detection with the caller's own set, sharing P-Net's pyramid with
+    /// the spare ones when the image is large enough.
+    pub(crate) fn detect_with(&self, own: &mut MtcnnSessions, img: &RgbImage) -> Result<Vec<Face>> {
+        let pixels = u64::from(img.width()) * u64::from(img.height());
+        let helpers = if pixels >= SHARE_PIXELS {
+            self.spare_sets(self.pool.limit() - 1)
+        } else {
+            Vec::new()
+        };
         own.detect(helpers, img, &self.options)
     }
 
