@@ -3,9 +3,10 @@ printed, and written into README.md between its bench-table markers.
 
     python bench/table.py RESULTS.jsonl LOAD WRITE_README(0|1)
 
-Wall times are medians of passes over each workload (images in parallel up
-to the thread count for Faceless; one after another, each spread over the
-threads, for facenet-pytorch). CPU times are user + system of the whole
+Wall times per image: for Faceless, the workload's images REPS times over
+in one batch, up to the thread count at a time (throughput over a stream);
+for facenet-pytorch, the median of REPS passes, one image after another,
+each spread over the threads by torch. CPU times are user + system of the whole
 process per image. "Network" is the CPU time ONNX Runtime itself spent in
 our networks (faceless::runtime::network_time) during the same analyze
 passes: the limit, were everything else free. Overhead = analyze CPU time

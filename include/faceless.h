@@ -52,13 +52,15 @@
  *
  * Footprint. A pipeline costs a fixed part (ONNX Runtime, the models and
  * one session of each: about 37 MB plus the classifier's, about 115 MB for
- * classifier 2.0.0, whose creation peaks about 50 MB higher), then per
- * thread of max_concurrency, created only when calls overlap, one more
- * session set (about 45 MB with classifier 2.0.0), and per image in flight
- * the decoded image (3 bytes per pixel) plus 10-20 MB of working memory
- * whatever the image size. Bound it with max_concurrency and max_pixels.
- * Nothing is kept between images: no ONNX Runtime arena, and free memory is
- * given back to the system after images above 1 megapixel.
+ * classifier 2.0.0, whose creation peaks about 50 MB higher); per thread of
+ * max_concurrency, created only when calls overlap or an image is shared
+ * out, one more session set (about 45 MB with classifier 2.0.0, plus its
+ * arenas); and per image in flight the decoded image (3 bytes per pixel)
+ * plus about 1.5 bytes per pixel. Every network input is bounded (P-Net in
+ * bands, crops and faces in batches), so ONNX Runtime's arenas stop at a
+ * size that does not depend on the image, and nothing grows from one image
+ * to the next; free memory is given back to the system after images above
+ * 1 megapixel. Bound the footprint with max_concurrency and max_pixels.
  *
  * ONNX Runtime is loaded at run time, once per process: from
  * FacelessOptions.ort_library_path, else the ORT_DYLIB_PATH environment

@@ -1,11 +1,12 @@
 //! Giving memory back after a large image.
 //!
-//! Sessions run without ONNX Runtime's CPU arena (`runtime/mod.rs`), so a
-//! model run's tensors are malloc'd and freed by the run. glibc keeps freed
-//! heap memory for reuse, and raises its mmap threshold after freeing a large
-//! block, so after an image above [`LARGE_IMAGE_PIXELS`] the C allocator is
-//! asked to return its free pages to the system. Smaller images keep them,
-//! which saves page faults on the next image.
+//! Model runs allocate from ONNX Runtime's arenas, bounded because every
+//! input is (`runtime/mod.rs`). What grows with the image is ours: the
+//! decoded image, P-Net's proposals, crops. glibc keeps freed heap memory
+//! for reuse and raises its mmap threshold after freeing a large block, so
+//! after an image above [`LARGE_IMAGE_PIXELS`] the C allocator is asked to
+//! return its free pages to the system. Smaller images keep them, which
+//! saves page faults on the next image.
 
 /// Images above this many pixels (1 megapixel) give their memory back at
 /// the end of the call.

@@ -1,7 +1,7 @@
 //! Memory returned: after one large image, a pipeline's resident memory goes
-//! back to within 20 MB of its steady state for small images (no ONNX
-//! Runtime arena, P-Net in bounded bands, the allocator trimmed after large
-//! images, no buffer kept at its largest). Measured on the process's VmRSS;
+//! back to within 20 MB of its steady state for small images (ONNX Runtime's
+//! arenas bounded by P-Net's bands and bounded batches, the allocator trimmed
+//! after large images, no buffer kept at its largest). Measured on the process's VmRSS;
 //! the only test in this binary, so nothing else allocates meanwhile.
 
 #![cfg(target_os = "linux")]

@@ -60,10 +60,13 @@ pub(crate) fn session(
 ) -> Result<Session> {
     let fail =
         |e: &dyn std::fmt::Display| Error::model(model, format!("cannot create session: {e}"));
-    // P-Net sees a new input shape at every pyramid level of every image
-    // size. ONNX Runtime's memory patterns and its CPU arena assume fixed
-    // shapes and keep the largest tensors seen; without them memory follows
-    // the current run (tensors are malloc'd and freed, see `memory.rs`).
+    // P-Net sees a new input shape at every band of every image size, so
+    // memory patterns (planned for one shape) are off. The CPU arena keeps
+    // the largest tensors a session has seen; every input we feed is
+    // bounded whatever the image (P-Net bands, R-Net/O-Net/classifier
+    // batches), so each arena stops growing at a fixed size, and it saves
+    // the page faults of fresh allocations (measured without it: 12 % more
+    // CPU per image, and more RSS from the C allocator's fragmentation).
     // Spinning threads burn a core each while idle, which a caller running
     // several sessions at once (our pools) pays for in throughput.
     let mut builder = Session::builder(env)
@@ -84,7 +87,7 @@ pub(crate) fn session(
         .collect();
     if wanted.is_empty() {
         builder = builder
-            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
+            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(true).build()])
             .map_err(|e| fail(&e))?;
     } else {
         let available = available_providers()?;
