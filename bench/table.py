@@ -31,7 +31,7 @@ def main():
     names = {"photos": f"photo set ({n_images} images)", "1080p": "1920×1080 photo", "4k": "3840×2160 photo"}
 
     out = []
-    out.append("| workload | threads | faces | Faceless detect | Faceless analyze | facenet-pytorch detection "
+    out.append("| workload | threads | faces per image | Faceless detect | Faceless analyze | facenet-pytorch detection "
                "| facenet ÷ analyze | facenet ÷ detect |")
     out.append("|---|---|---|---|---|---|---|---|")
     for s in sets:

@@ -197,7 +197,7 @@ fn flat(a: &Args, images: &[RgbImage]) -> Result<(), faceless::Error> {
     let max = |v: &[f64]| v.iter().copied().fold(0.0f64, f64::max);
     let (base, end) = (max(early), max(late));
     println!(
-        "{{\"mode\": \"flat\", \"threads\": {}, \"images\": {}, \"set\": {}, \"failed\": {failed}, \
+        "{{\"mode\": \"flat\", \"threads\": {}, \"images\": {}, \"set_size\": {}, \"failed\": {failed}, \
          \"seconds\": {:.1}, \"rss_first_half_mib\": {base:.1}, \"rss_second_half_mib\": {end:.1}, \
          \"growth_mib\": {:.1}, \"peak_rss_mib\": {:.1}, \"cycles_mib\": {:?}}}",
         a.threads,
