@@ -60,34 +60,83 @@ pub(crate) fn area_resize_rows_into(
     let plane = out_w * band_h;
     let cols: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
     let line_len = in_w * 3;
-    scratch.clear();
-    scratch.resize(line_len, 0);
+    let mut narrow: Vec<u16> = Vec::new();
     for (by, oy) in rows.enumerate() {
-        // Vertical: the row window's sum for every source column (u32 holds
-        // 16 million rows of 255).
+        // Vertical: the row window's sum for every source column; in u16
+        // (twice the SIMD lanes) while the window cannot overflow it.
         let (s, e) = window(oy, in_h, out_h);
-        scratch.fill(0);
-        for y in s..e {
+        let source = |y: usize| {
             let start = (y0 + y) * stride + x0 * 3;
-            for (a, &v) in scratch.iter_mut().zip(&raw[start..start + line_len]) {
-                *a += u32::from(v);
+            &raw[start..start + line_len]
+        };
+        let dst_row = &mut dst[by * out_w..];
+        if e - s <= NARROW_ROWS {
+            narrow.clear();
+            narrow.resize(line_len, 0);
+            for y in s..e {
+                add_rows(&mut narrow, source(y));
             }
+            columns(&narrow, &cols, e - s, plane, dst_row);
+        } else {
+            scratch.clear();
+            scratch.resize(line_len, 0);
+            for y in s..e {
+                for (a, &v) in scratch.iter_mut().zip(source(y)) {
+                    *a += u32::from(v);
+                }
+            }
+            columns(scratch, &cols, e - s, plane, dst_row);
         }
-        // Horizontal: each column window's sum (u64: exact for any window),
-        // averaged and normalised.
-        let dst_row = by * out_w;
-        for (ox, &(cs, ce)) in cols.iter().enumerate() {
-            let mut acc = [0u64; 3];
-            for px in scratch[cs * 3..ce * 3].chunks_exact(3) {
-                acc[0] += u64::from(px[0]);
-                acc[1] += u64::from(px[1]);
-                acc[2] += u64::from(px[2]);
-            }
-            let n = ((e - s) * (ce - cs)) as f64;
-            for (c, &sum) in acc.iter().enumerate() {
-                let mean = (sum as f64 / n) as f32;
-                dst[c * plane + dst_row + ox] = (mean - MEAN) * SCALE;
-            }
+    }
+}
+
+/// Most rows whose sum of 8-bit samples fits a u16 (257 × 255 = 65535).
+const NARROW_ROWS: usize = 257;
+
+/// `acc += row`, element-wise; with AVX2 where the CPU has it.
+fn add_rows(acc: &mut [u16], row: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        unsafe { add_rows_avx2(acc, row) };
+        return;
+    }
+    add_rows_portable(acc, row);
+}
+
+#[inline(always)]
+fn add_rows_portable(acc: &mut [u16], row: &[u8]) {
+    for (a, &v) in acc.iter_mut().zip(row) {
+        *a = a.wrapping_add(u16::from(v));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn add_rows_avx2(acc: &mut [u16], row: &[u8]) {
+    add_rows_portable(acc, row);
+}
+
+/// Horizontal: each column window's sum over the row sums `sums` (of
+/// `rows` rows), averaged and normalised into `dst` (planar, `plane` apart).
+fn columns<T: Copy + Into<u64>>(
+    sums: &[T],
+    cols: &[(usize, usize)],
+    rows: usize,
+    plane: usize,
+    dst: &mut [f32],
+) {
+    for (ox, &(cs, ce)) in cols.iter().enumerate() {
+        let mut acc = [0u64; 3];
+        for px in sums[cs * 3..ce * 3].chunks_exact(3) {
+            acc[0] += px[0].into();
+            acc[1] += px[1].into();
+            acc[2] += px[2].into();
+        }
+        let n = (rows * (ce - cs)) as f64;
+        for (c, &sum) in acc.iter().enumerate() {
+            let mean = (sum as f64 / n) as f32;
+            dst[c * plane + ox] = (mean - MEAN) * SCALE;
         }
     }
 }
@@ -118,6 +167,30 @@ mod tests {
         assert!((dst[0] - (0.0 - MEAN) * SCALE).abs() < 1e-6);
         assert!((dst[1] - (255.0 - MEAN) * SCALE).abs() < 1e-6);
         assert!((dst[2] - (128.0 - MEAN) * SCALE).abs() < 1e-6);
+    }
+
+    #[test]
+    fn sums_are_exact_on_both_paths() {
+        // 600 rows into 2 (windows of 300 rows: u32 sums) and into 4
+        // (150 rows: u16 sums); both give the exact average, rounded once.
+        let img = RgbImage::from_fn(5, 600, |x, y| {
+            image::Rgb([(x * 50 + y % 7) as u8, (y % 256) as u8, 255])
+        });
+        for out_h in [2, 4] {
+            let mut dst = vec![0f32; 3 * out_h];
+            area_resize_into(&img, (0, 0, 5, 600), 1, out_h, &mut dst);
+            for oy in 0..out_h {
+                let (s, e) = window(oy, 600, out_h);
+                for c in 0..3 {
+                    let sum: u64 = (s..e)
+                        .flat_map(|y| (0..5).map(move |x| (x, y as u32)))
+                        .map(|(x, y)| u64::from(img.get_pixel(x, y)[c]))
+                        .sum();
+                    let mean = (sum as f64 / ((e - s) * 5) as f64) as f32;
+                    assert_eq!(dst[c * out_h + oy], (mean - MEAN) * SCALE);
+                }
+            }
+        }
     }
 
     #[test]
