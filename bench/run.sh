@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Speed and memory of the Faceless detector against its reference,
-# facenet-pytorch's MTCNN, measured in the same run on the same images with
-# the same thread count. Run on demand (never in CI): `make bench`.
+# The referee: speed and memory of Faceless against its reference,
+# facenet-pytorch's MTCNN, and against the limit, the CPU time ONNX Runtime
+# alone spends in our networks for the same inputs. Everything is measured
+# in the same run, on the same images, at 1 and 2 threads, one process per
+# configuration (so each peak RSS is its own). Run on demand, never in CI:
+# `make bench`. Writes the README's speed table (between its bench-table
+# markers) and target/bench/results.jsonl.
 #
-#   bench/run.sh [--threads N] [--reps N] [IMAGE...]
+#   bench/run.sh [--reps N] [--flat N] [--no-readme] [IMAGE...]
 #
-# Images default to ../shared/datasets/photos/*.jpg and tests/data/astronaut.png.
+# Workloads: the photo set (IMAGEs; default tests/data/astronaut.png and
+# ../shared/datasets/photos/*.jpg), and one 1920x1080 and one 3840x2160
+# photo made here (target/bench/, not committed) from BENCH_SOURCE (default
+# ../shared/datasets/photos/facenet_multiface.jpg, else the first IMAGE).
+# --flat N: RSS growth over N images through one pipeline (default 2000).
 # The peer needs torch 2.2.2 + facenet-pytorch 2.6.0: set BENCH_PYTHON to a
 # python that has them, or this script creates .venv-bench/ (~2.8 GB of wheels).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-threads=1; reps=10; images=()
+reps=5; flat=2000; readme=1; images=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --threads) threads="$2"; shift 2 ;;
         --reps) reps="$2"; shift 2 ;;
+        --flat) flat="$2"; shift 2 ;;
+        --no-readme) readme=0; shift ;;
         *) images+=("$1"); shift ;;
     esac
 done
@@ -35,26 +44,57 @@ fi
 
 tools/fetch_onnxruntime.sh >/dev/null
 export ORT_DYLIB_PATH="$root/.runtime/libonnxruntime.so.1.31.1"
-cargo build --release --quiet --bench detect 2>/dev/null || true
-ours=$(cargo bench --quiet --bench detect -- --threads "$threads" --reps "$reps" "${images[@]}")
-peer=$("$py" bench/peers.py --threads "$threads" --reps "$reps" "${images[@]}")
+cargo build --release --quiet --bins
+cargo build --release --quiet --bench throughput
+ours=$(ls -t target/release/deps/throughput-* | grep -v '\.d$' | head -n1)
 
-python3 - "$threads" "$reps" <<PY
-import json, os, sys
-ours = [json.loads(l) for l in """$ours""".splitlines() if l.strip()]
-peer = {json.loads(l)["image"]: json.loads(l) for l in """$peer""".splitlines() if l.strip()}
-print(f"threads {sys.argv[1]}, median of {sys.argv[2]} runs per image; ratio = facenet-pytorch / faceless (>1: faceless faster)")
-print(f"{'image':28s} {'faces':>5s} {'facenet':>5s} {'faceless detect ms':>18s} {'facenet-pytorch ms':>18s} {'ratio':>6s} {'faceless analyze ms':>19s}")
-rs = []
-for o in ours:
-    p = peer[o["image"]]
-    r = p["detect_ms"] / o["detect_ms"]; rs.append(r)
-    print(f"{os.path.basename(o['image']):28s} {o['faces']:5d} {p['faces']:5d} {o['detect_ms']:18.1f} {p['detect_ms']:18.1f} {r:6.2f} {o['analyze_ms']:19.1f}")
-import statistics
-print(f"{'geometric mean ratio':28s} {'':5s} {'':5s} {'':18s} {'':18s} {statistics.geometric_mean(rs):6.2f}")
-print(f"peak resident memory: faceless {ours[-1]['peak_rss_mib']:.0f} MiB (detector + pipeline), facenet-pytorch {max(p['peak_rss_mib'] for p in peer.values()):.0f} MiB; ratio {max(p['peak_rss_mib'] for p in peer.values()) / ours[-1]['peak_rss_mib']:.2f}")
+# The 1080p and 4K photos, cover-cropped and resized.
+out=target/bench
+mkdir -p "$out"
+source="${BENCH_SOURCE:-../shared/datasets/photos/facenet_multiface.jpg}"
+[ -f "$source" ] || source="${images[0]}"
+"$py" - "$source" "$out" <<'PY'
+import sys
+from PIL import Image
+src, out = sys.argv[1], sys.argv[2]
+im = Image.open(src).convert("RGB")
+for name, (w, h) in [("photo_1080p", (1920, 1080)), ("photo_4k", (3840, 2160))]:
+    r = max(w / im.width, h / im.height)
+    big = im.resize((round(im.width * r), round(im.height * r)), Image.LANCZOS)
+    l, t = (big.width - w) // 2, (big.height - h) // 2
+    big.crop((l, t, l + w, t + h)).save(f"{out}/{name}.jpg", quality=90)
 PY
 
+results="$out/results.jsonl"
+: > "$results"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "load before: $(load)" >&2
+run_set() {  # name reps image...
+    local name="$1" n="$2"; shift 2
+    for t in 1 2; do
+        for mode in detect analyze; do
+            "$ours" --mode "$mode" --threads "$t" --reps "$n" "$@" | sed "s/^{/{\"set\": \"$name\", /" >> "$results"
+        done
+        "$py" bench/peers.py --threads "$t" --reps "$n" "$@" | sed "s/^{/{\"set\": \"$name\", /" >> "$results"
+        echo "$name, $t thread(s) done; load $(load)" >&2
+    done
+}
+run_set photos "$reps" "${images[@]}"
+run_set 1080p "$reps" "$out/photo_1080p.jpg"
+run_set 4k "$(( (reps + 1) / 2 ))" "$out/photo_4k.jpg"
+# What an application sees: the CLI on one photo, all cores (start-up included).
+for f in photo_1080p photo_4k; do
+    for cmd in detect analyze; do
+        kb=$( { /usr/bin/time -f '%M' target/release/faceless "$cmd" "$out/$f.jpg" >/dev/null; } 2>&1 | tail -n1)
+        echo "{\"set\": \"cli\", \"mode\": \"$cmd\", \"image\": \"$f\", \"peak_rss_mib\": $(( kb / 1024 ))}" >> "$results"
+    done
+done
+if [ "$flat" -gt 0 ]; then
+    "$ours" --flat "$flat" --threads 2 "${images[@]}" | sed 's/^{/{"set": "flat", /' >> "$results"
+fi
+echo "load after: $(load)" >&2
+
+"$py" bench/table.py "$results" "$(load)" "$readme"
+
 # The classifier options: cost per face against accuracy (training/report/cost.json, MODEL_CARD.md).
-cargo build --release --quiet
 "$py" bench/classifier.py --reps "$((reps * 20))"

@@ -38,14 +38,29 @@
  *
  * Threading. A FacelessPipeline handle may be shared by any number of
  * threads, and every analysis function may be called on it concurrently
- * without locking. Concurrent calls run in parallel: the pipeline keeps a
- * pool of ONNX Runtime session sets, each call checks one set out for its
- * duration; the pool grows on demand up to FacelessOptions.max_concurrency
- * sets (default: the number of CPUs), after which further callers wait for
- * a free set. faceless_analyze_batch() itself runs up to max_concurrency
- * images in parallel on threads of its own. Results of concurrent calls are
- * independent. Only faceless_pipeline_free() must not overlap any other call
- * on the same handle. The last-error message is per thread.
+ * without locking. FacelessOptions.max_concurrency (default: the number of
+ * CPUs) is the pipeline's CPU budget: the most threads running models at
+ * once, each model run on one thread, none spinning while idle. The
+ * pipeline keeps a pool of up to max_concurrency ONNX Runtime session sets,
+ * created on demand; each call checks one set out (further callers wait for
+ * a free set), and a call alone also borrows the idle sets to spread its
+ * image's pyramid over several threads. faceless_analyze_batch() runs up to
+ * max_concurrency images in parallel on threads of its own. Results of
+ * concurrent calls are independent. Only faceless_pipeline_free() must not
+ * overlap any other call on the same handle. The last-error message is per
+ * thread.
+ *
+ * Footprint. A pipeline costs a fixed part (ONNX Runtime, the models and
+ * one session of each: about 37 MB plus the classifier's, about 115 MB for
+ * classifier 2.0.0, whose creation peaks about 50 MB higher); per thread of
+ * max_concurrency, created only when calls overlap or an image is shared
+ * out, one more session set (about 45 MB with classifier 2.0.0, plus its
+ * arenas); and per image in flight the decoded image (3 bytes per pixel)
+ * plus about 1.5 bytes per pixel. Every network input is bounded (P-Net in
+ * bands, crops and faces in batches), so ONNX Runtime's arenas stop at a
+ * size that does not depend on the image, and nothing grows from one image
+ * to the next; free memory is given back to the system after images above
+ * 1 megapixel. Bound the footprint with max_concurrency and max_pixels.
  *
  * ONNX Runtime is loaded at run time, once per process: from
  * FacelessOptions.ort_library_path, else the ORT_DYLIB_PATH environment
@@ -385,8 +400,11 @@ typedef struct FacelessOptions {
    */
   float thresholds[3];
   /**
-   * Threads ONNX Runtime may use inside one model run; 0 (default) lets
-   * it choose. Negative is `FACELESS_ERR_INVALID_ARGUMENT`.
+   * Threads ONNX Runtime may use inside one model run; 0 (default) means
+   * 1, which is fastest for these small networks: parallelism comes from
+   * `max_concurrency`. Above 1, each of up to `max_concurrency` runs uses
+   * this many threads. No thread spins while idle. Negative is
+   * `FACELESS_ERR_INVALID_ARGUMENT`.
    */
   int32_t intra_threads;
   /**
@@ -423,9 +441,13 @@ typedef struct FacelessOptions {
    */
   uint64_t max_pixels;
   /**
-   * Most calls on this pipeline served in parallel (the size of its pool
-   * of ONNX Runtime session sets; further callers wait), and most images a
-   * batch call runs at once. 0 (default) means the number of CPUs.
+   * The CPU budget: most threads running models at once. It is the size
+   * of the pipeline's pool of ONNX Runtime session sets: calls in
+   * parallel take one set each (further callers wait), a call alone also
+   * spreads its image's pyramid over the idle sets, and a batch call runs
+   * this many images at once. Each set costs memory (see "Memory" above),
+   * so this also bounds the footprint. 0 (default) means the number of
+   * CPUs.
    */
   uint32_t max_concurrency;
 } FacelessOptions;

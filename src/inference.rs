@@ -3,10 +3,41 @@
 //! checks every output's shape, so model code can index without bounds
 //! worries and a wrong model is [`Error::Model`], never a panic.
 
-use ort::session::{RunOptions, Session};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::error::{Error, Result};
+
+/// CPU time spent inside ONNX Runtime's `run` by the calling threads,
+/// summed over the process: `make bench` sets it against the process's CPU
+/// time to show our own overhead. CPU time, not wall time, so that other
+/// load on the machine does not count; with one intra-op thread (the
+/// default) a run does all its work on the calling thread. Two clock reads
+/// per run, well under a microsecond.
+static NETWORK_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// This thread's CPU time in nanoseconds (0 where unavailable).
+fn thread_cpu_nanos() -> u64 {
+    #[cfg(unix)]
+    {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes the timespec we own.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0 {
+            return t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64;
+        }
+    }
+    0
+}
+
+/// The total of [`NETWORK_NANOS`] so far.
+pub(crate) fn network_time() -> std::time::Duration {
+    std::time::Duration::from_nanos(NETWORK_NANOS.load(Ordering::Relaxed))
+}
 
 /// A dense float tensor: its shape and its values in row-major order.
 #[derive(Debug, Clone)]
@@ -83,22 +114,14 @@ pub(crate) fn run(
     debug_assert_eq!(shape.iter().product::<usize>(), data.len());
     let tensor =
         TensorRef::from_array_view((shape, data)).map_err(|e| Error::inference(model, e))?;
-    // During a large image, each run frees the arena memory it grew (see
-    // `memory.rs`).
-    let shrink = if crate::memory::shrinking() {
-        let mut o = RunOptions::new().map_err(|e| Error::inference(model, e))?;
-        o.set("memory.enable_memory_arena_shrinkage", "cpu:0")
-            .map_err(|e| Error::inference(model, e))?;
-        Some(o)
-    } else {
-        None
-    };
-    let inputs = ort::inputs!["input" => tensor];
-    let outputs = match &shrink {
-        Some(o) => session.run_with_options(inputs, o),
-        None => session.run(inputs),
-    }
-    .map_err(|e| Error::inference(model, e))?;
+    let started = thread_cpu_nanos();
+    let outputs = session
+        .run(ort::inputs!["input" => tensor])
+        .map_err(|e| Error::inference(model, e))?;
+    NETWORK_NANOS.fetch_add(
+        thread_cpu_nanos().saturating_sub(started),
+        Ordering::Relaxed,
+    );
     let fetched = expected
         .iter()
         .map(|&Expect { name, .. }| {

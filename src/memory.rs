@@ -1,45 +1,29 @@
 //! Giving memory back after a large image.
 //!
-//! ONNX Runtime's CPU arena grows to the largest tensors a session has seen
-//! and keeps them: after one 256×65500 image a pipeline stayed at ~1 GB for
-//! every later small image. Calls on images above [`LARGE_IMAGE_PIXELS`] run
-//! with the arena's shrinkage on (`memory.enable_memory_arena_shrinkage`:
-//! each run frees the arena regions it no longer uses when it ends), and
-//! then ask the C allocator to return its free pages to the system. Smaller
-//! images keep the arena, which is what makes repeated calls fast.
-
-use std::cell::Cell;
+//! Model runs allocate from ONNX Runtime's arenas, bounded because every
+//! input is (`runtime/mod.rs`). What grows with the image is ours: the
+//! decoded image, P-Net's proposals, crops. glibc keeps freed heap memory
+//! for reuse and raises its mmap threshold after freeing a large block, so
+//! after an image above [`LARGE_IMAGE_PIXELS`] the C allocator is asked to
+//! return its free pages to the system. Smaller images keep them, which
+//! saves page faults on the next image.
 
 /// Images above this many pixels (1 megapixel) give their memory back at
-/// the end of the call. Below it the arena keeps at most what a 1 MP image
-/// needs (a process analysing 1 MP images peaks at about 200 MB: README,
-/// "Limits").
+/// the end of the call.
 pub(crate) const LARGE_IMAGE_PIXELS: u64 = 1_000_000;
 
-thread_local! {
-    static SHRINK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether model runs on this thread should shrink the arena when they end.
-pub(crate) fn shrinking() -> bool {
-    SHRINK.with(|s| s.get())
-}
-
-/// Runs `f` (the whole analysis of one image, on this thread); when the
-/// image has more than [`LARGE_IMAGE_PIXELS`], every model run inside
-/// shrinks its arena and the allocator is trimmed afterwards.
+/// Runs `f` (the whole analysis of one image); when the image has more than
+/// [`LARGE_IMAGE_PIXELS`], the allocator is trimmed afterwards.
 pub(crate) fn for_image<T>(pixels: u64, f: impl FnOnce() -> T) -> T {
-    if pixels <= LARGE_IMAGE_PIXELS {
-        return f();
-    }
-    struct Reset(bool);
-    impl Drop for Reset {
+    struct Trim(bool);
+    impl Drop for Trim {
         fn drop(&mut self) {
-            SHRINK.with(|s| s.set(self.0));
-            trim();
+            if self.0 {
+                trim();
+            }
         }
     }
-    let _reset = Reset(SHRINK.with(|s| s.replace(true)));
+    let _trim = Trim(pixels > LARGE_IMAGE_PIXELS);
     f()
 }
 

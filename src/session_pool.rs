@@ -133,6 +133,31 @@ impl<T> Pool<T> {
     }
 }
 
+impl<T> Pool<T> {
+    /// An idle item, or a new one while under the limit; `None` (never a
+    /// wait) when every allowed item is out. For work that can use more
+    /// items but does not need them: a call takes spare capacity of the CPU
+    /// budget without holding up callers that need their first item.
+    pub fn try_checkout(&self) -> Option<Result<Checkout<'_, T>>> {
+        let mut state = self.lock();
+        if let Some(item) = state.idle.pop() {
+            return Some(Ok(Checkout::new(self, item)));
+        }
+        if state.created >= self.limit {
+            return None;
+        }
+        state.created += 1;
+        drop(state);
+        let slot = Slot(self);
+        let item = match (self.factory)() {
+            Ok(item) => item,
+            Err(e) => return Some(Err(e)),
+        };
+        std::mem::forget(slot);
+        Some(Ok(Checkout::new(self, item)))
+    }
+}
+
 /// A reserved but not yet created item: gives its slot back unless forgotten.
 struct Slot<'a, T>(&'a Pool<T>);
 
@@ -195,6 +220,18 @@ mod tests {
         // (on a fresh item) instead of waiting forever.
         assert_eq!(pool.with(|&mut i| Ok(i)).unwrap(), 5);
         assert_eq!(pool.lock().created, 1);
+    }
+
+    #[test]
+    fn try_checkout_never_waits_or_exceeds_the_limit() {
+        let pool = Pool::new(0usize, 2, Box::new(|| Ok(1)));
+        let a = pool.checkout().unwrap();
+        let b = pool.try_checkout().unwrap().unwrap();
+        assert!(pool.try_checkout().is_none());
+        drop(a);
+        let c = pool.try_checkout().unwrap().unwrap();
+        assert_eq!((*b, *c), (1, 0));
+        assert_eq!(pool.lock().created, 2);
     }
 
     #[test]

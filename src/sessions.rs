@@ -15,8 +15,11 @@ pub struct SessionOptions {
     pub runtime: RuntimeOptions,
     /// Where the models come from (embedded by default).
     pub models: ModelSource,
-    /// Most calls served at once; further callers wait. 0 (the default)
-    /// means the number of CPUs.
+    /// The CPU budget: most model runs at once, each on one thread (with
+    /// [`RuntimeOptions::intra_threads`] at its default of 1). Calls in
+    /// parallel use one session set each and further callers wait; a call
+    /// alone spreads its image's pyramid over the idle sets; batches run
+    /// this many images at once. 0 (the default) means the number of CPUs.
     pub max_sessions: usize,
 }
 
@@ -40,6 +43,14 @@ impl SessionOptions {
             + 'static,
     ) -> Result<Pool<T>> {
         let (env, _) = runtime::environment(&self.runtime)?;
+        // Creating a session parses and optimises the model in memory that
+        // is freed at the end but that the C allocator keeps (80–90 MB for
+        // the 54 MB classifier 2.0.0); give it back.
+        let make = move |env: &ort::environment::Environment, rt: &RuntimeOptions| {
+            let item = make(env, rt);
+            crate::memory::trim();
+            item
+        };
         let first = make(&env, &self.runtime)?;
         let rt = self.runtime.clone();
         Ok(Pool::new(

@@ -1,8 +1,8 @@
 //! Memory returned: after one large image, a pipeline's resident memory goes
 //! back to within 20 MB of its steady state for small images (ONNX Runtime's
-//! arena shrunk, the allocator trimmed, no buffer kept at its largest).
-//! Measured on the process's VmRSS; the only test in this binary, so nothing
-//! else allocates meanwhile.
+//! arenas bounded by P-Net's bands and bounded batches, the allocator trimmed
+//! after large images, no buffer kept at its largest). Measured on the process's VmRSS;
+//! the only test in this binary, so nothing else allocates meanwhile.
 
 #![cfg(target_os = "linux")]
 

@@ -16,9 +16,10 @@ use image::RgbImage;
 use ort::session::Session;
 
 use crate::error::{Error, Result};
+use crate::input::{ImageInput, Limits};
 use crate::models::{ModelSet, ModelSource};
 use crate::runtime::{self, RuntimeOptions};
-use crate::session_pool::Pool;
+use crate::session_pool::{Checkout, Pool};
 use crate::sessions::SessionOptions;
 
 /// One detected face, in original image pixel coordinates.
@@ -100,6 +101,10 @@ impl DetectorOptions {
     }
 }
 
+/// Images from this many pixels up share P-Net's pyramid among idle
+/// session sets: below it a thread's start costs more than it saves.
+const SHARE_PIXELS: u64 = 250_000;
+
 /// The three MTCNN sessions one call needs.
 pub(crate) struct MtcnnSessions {
     pub pnet: Session,
@@ -120,9 +125,22 @@ impl MtcnnSessions {
         })
     }
 
-    /// Runs the cascade on one image; faces best first.
-    pub(crate) fn detect(&mut self, img: &RgbImage, opts: &DetectorOptions) -> Result<Vec<Face>> {
-        let proposals = pnet::propose(&mut self.pnet, img, opts)?;
+    /// Runs the cascade on one image; faces best first. `helpers` are extra
+    /// session sets that P-Net's pyramid is shared out to, one thread each;
+    /// they are given back as soon as P-Net is done.
+    pub(crate) fn detect(
+        &mut self,
+        helpers: Vec<Checkout<'_, MtcnnSessions>>,
+        img: &RgbImage,
+        opts: &DetectorOptions,
+    ) -> Result<Vec<Face>> {
+        let proposals = {
+            let mut helpers = helpers;
+            let mut pnets: Vec<&mut Session> = std::iter::once(&mut self.pnet)
+                .chain(helpers.iter_mut().map(|h| &mut h.pnet))
+                .collect();
+            pnet::propose(&mut pnets, img, opts)?
+        };
         if proposals.is_empty() {
             return Ok(Vec::new());
         }
@@ -225,8 +243,9 @@ impl DetectorBuilder {
         self.sessions.models = models;
         self
     }
-    /// Most calls served at once; further callers wait. 0 (the default)
-    /// means the number of CPUs.
+    /// The CPU budget: most threads running models at once
+    /// ([`SessionOptions::max_sessions`]); 0 (the default) means the number
+    /// of CPUs.
     pub fn max_sessions(mut self, n: usize) -> Self {
         self.sessions.max_sessions = n;
         self
@@ -268,8 +287,71 @@ impl Detector {
     }
 
     /// [`Detector::detect`] inside a caller's [`crate::memory::for_image`].
+    ///
+    /// One session set is this call's own (waiting for one if need be);
+    /// spare sets, up to the pool's limit, are borrowed for P-Net's pyramid
+    /// when the image is large enough to share out. A call alone on the
+    /// pipeline thus uses the whole CPU budget, and calls in parallel (a
+    /// batch) use one set each: threads never exceed the budget.
     pub(crate) fn detect_in_scope(&self, img: &RgbImage) -> Result<Vec<Face>> {
-        self.pool.with(|s| s.detect(img, &self.options))
+        let mut own = self.pool.checkout()?;
+        self.detect_with(&mut own, img)
+    }
+
+    /// A session set of this call's own: also the token for one thread of
+    /// the CPU budget, which [`crate::Pipeline::analyze`] holds until the
+    /// image's faces are classified.
+    pub(crate) fn own_set(&self) -> Result<Checkout<'_, MtcnnSessions>> {
+        self.pool.checkout()
+    }
+
+    /// Up to `n` idle session sets (never waiting): as many threads of the
+    /// CPU budget as are free now. A set that cannot be made now is no
+    /// reason to fail: the caller's own thread does the work.
+    pub(crate) fn spare_sets(&self, n: usize) -> Vec<Checkout<'_, MtcnnSessions>> {
+        let mut spare = Vec::new();
+        while spare.len() < n {
+            match self.pool.try_checkout() {
+                Some(Ok(set)) => spare.push(set),
+                Some(Err(_)) | None => break,
+            }
+        }
+        spare
+    }
+
+    /// Detection with the caller's own set, sharing P-Net's pyramid with
+    /// the spare ones when the image is large enough.
+    pub(crate) fn detect_with(&self, own: &mut MtcnnSessions, img: &RgbImage) -> Result<Vec<Face>> {
+        let pixels = u64::from(img.width()) * u64::from(img.height());
+        let helpers = if pixels >= SHARE_PIXELS {
+            self.spare_sets(self.pool.limit() - 1)
+        } else {
+            Vec::new()
+        };
+        own.detect(helpers, img, &self.options)
+    }
+
+    /// Decodes (within `limits`) and detects every input, up to
+    /// [`Detector::max_sessions`] at a time in parallel, and calls
+    /// `deliver(i, outcome)` on this thread for each, in input order, as soon
+    /// as it and every earlier one are done. Each image succeeds or fails
+    /// alone; a panic while detecting one is its [`crate::Error::Internal`].
+    pub fn detect_batch_each(
+        &self,
+        inputs: &[ImageInput<'_>],
+        limits: &Limits,
+        deliver: impl FnMut(usize, Result<(RgbImage, Vec<Face>)>),
+    ) {
+        crate::batch::run(
+            inputs.len(),
+            self.max_sessions(),
+            |i| {
+                let img = inputs[i].decode(limits)?;
+                let faces = self.detect(&img)?;
+                Ok((img, faces))
+            },
+            deliver,
+        );
     }
 
     #[cfg(test)]

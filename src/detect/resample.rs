@@ -26,48 +26,117 @@ fn window(i: usize, input: usize, out: usize) -> (usize, usize) {
 /// `dst`, which must hold `3 × out_w × out_h` values.
 pub(crate) fn area_resize_into(
     img: &RgbImage,
-    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    region: (usize, usize, usize, usize),
     out_w: usize,
     out_h: usize,
     dst: &mut [f32],
 ) {
+    area_resize_rows_into(img, region, out_w, out_h, 0..out_h, dst, &mut Vec::new());
+}
+
+/// Like [`area_resize_into`], but only output rows `rows` of the `out_w ×
+/// out_h` result, written planar into `dst` (`3 × out_w × rows.len()`
+/// values). `scratch` is reused between calls (one source row of sums).
+///
+/// Window sums are exact integers and each output is one division, so the
+/// result is the exact average rounded once (the reference sums in float;
+/// the two differ in the last bits only). Rows are summed first: that pass
+/// reads every source pixel once per level but vectorises, and leaves the
+/// scalar column windows to run once per output row, not per source row.
+pub(crate) fn area_resize_rows_into(
+    img: &RgbImage,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    out_w: usize,
+    out_h: usize,
+    rows: std::ops::Range<usize>,
+    dst: &mut [f32],
+    scratch: &mut Vec<u32>,
+) {
     let (in_w, in_h) = (x1 - x0, y1 - y0);
-    debug_assert!(in_w > 0 && in_h > 0 && dst.len() == 3 * out_w * out_h);
+    let band_h = rows.len();
+    debug_assert!(in_w > 0 && in_h > 0 && rows.end <= out_h && dst.len() == 3 * out_w * band_h);
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
-    let plane = out_w * out_h;
-
-    // Horizontal pass: for every source row, the mean of each column window.
+    let plane = out_w * band_h;
     let cols: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
-    let mut rows = vec![0f32; in_h * out_w * 3];
-    for y in 0..in_h {
-        let line = &raw[(y0 + y) * stride + x0 * 3..(y0 + y) * stride + x1 * 3];
-        let out = &mut rows[y * out_w * 3..(y + 1) * out_w * 3];
-        for (ox, &(s, e)) in cols.iter().enumerate() {
-            let mut acc = [0f32; 3];
-            for px in line[s * 3..e * 3].chunks_exact(3) {
-                acc[0] += f32::from(px[0]);
-                acc[1] += f32::from(px[1]);
-                acc[2] += f32::from(px[2]);
+    let line_len = in_w * 3;
+    let mut narrow: Vec<u16> = Vec::new();
+    for (by, oy) in rows.enumerate() {
+        // Vertical: the row window's sum for every source column; in u16
+        // (twice the SIMD lanes) while the window cannot overflow it.
+        let (s, e) = window(oy, in_h, out_h);
+        let source = |y: usize| {
+            let start = (y0 + y) * stride + x0 * 3;
+            &raw[start..start + line_len]
+        };
+        let dst_row = &mut dst[by * out_w..];
+        if e - s <= NARROW_ROWS {
+            narrow.clear();
+            narrow.resize(line_len, 0);
+            for y in s..e {
+                add_rows(&mut narrow, source(y));
             }
-            let n = (e - s) as f32;
-            out[ox * 3] = acc[0] / n;
-            out[ox * 3 + 1] = acc[1] / n;
-            out[ox * 3 + 2] = acc[2] / n;
+            columns(&narrow, &cols, e - s, plane, dst_row);
+        } else {
+            scratch.clear();
+            scratch.resize(line_len, 0);
+            for y in s..e {
+                for (a, &v) in scratch.iter_mut().zip(source(y)) {
+                    *a += u32::from(v);
+                }
+            }
+            columns(scratch, &cols, e - s, plane, dst_row);
         }
     }
-    // Vertical pass: the mean of the row window, then normalise.
-    for oy in 0..out_h {
-        let (s, e) = window(oy, in_h, out_h);
-        let n = (e - s) as f32;
-        for ox in 0..out_w {
-            for c in 0..3 {
-                let mut acc = 0f32;
-                for y in s..e {
-                    acc += rows[(y * out_w + ox) * 3 + c];
-                }
-                dst[c * plane + oy * out_w + ox] = (acc / n - MEAN) * SCALE;
-            }
+}
+
+/// Most rows whose sum of 8-bit samples fits a u16 (257 × 255 = 65535).
+const NARROW_ROWS: usize = 257;
+
+/// `acc += row`, element-wise; with AVX2 where the CPU has it.
+fn add_rows(acc: &mut [u16], row: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        unsafe { add_rows_avx2(acc, row) };
+        return;
+    }
+    add_rows_portable(acc, row);
+}
+
+#[inline(always)]
+fn add_rows_portable(acc: &mut [u16], row: &[u8]) {
+    for (a, &v) in acc.iter_mut().zip(row) {
+        *a = a.wrapping_add(u16::from(v));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn add_rows_avx2(acc: &mut [u16], row: &[u8]) {
+    add_rows_portable(acc, row);
+}
+
+/// Horizontal: each column window's sum over the row sums `sums` (of
+/// `rows` rows), averaged and normalised into `dst` (planar, `plane` apart).
+fn columns<T: Copy + Into<u64>>(
+    sums: &[T],
+    cols: &[(usize, usize)],
+    rows: usize,
+    plane: usize,
+    dst: &mut [f32],
+) {
+    for (ox, &(cs, ce)) in cols.iter().enumerate() {
+        let mut acc = [0u64; 3];
+        for px in sums[cs * 3..ce * 3].chunks_exact(3) {
+            acc[0] += px[0].into();
+            acc[1] += px[1].into();
+            acc[2] += px[2].into();
+        }
+        let n = (rows * (ce - cs)) as f64;
+        for (c, &sum) in acc.iter().enumerate() {
+            let mean = (sum as f64 / n) as f32;
+            dst[c * plane + ox] = (mean - MEAN) * SCALE;
         }
     }
 }
@@ -98,5 +167,61 @@ mod tests {
         assert!((dst[0] - (0.0 - MEAN) * SCALE).abs() < 1e-6);
         assert!((dst[1] - (255.0 - MEAN) * SCALE).abs() < 1e-6);
         assert!((dst[2] - (128.0 - MEAN) * SCALE).abs() < 1e-6);
+    }
+
+    #[test]
+    fn sums_are_exact_on_both_paths() {
+        // 600 rows into 2 (windows of 300 rows: u32 sums) and into 4
+        // (150 rows: u16 sums); both give the exact average, rounded once.
+        let img = RgbImage::from_fn(5, 600, |x, y| {
+            image::Rgb([(x * 50 + y % 7) as u8, (y % 256) as u8, 255])
+        });
+        for out_h in [2, 4] {
+            let mut dst = vec![0f32; 3 * out_h];
+            area_resize_into(&img, (0, 0, 5, 600), 1, out_h, &mut dst);
+            for oy in 0..out_h {
+                let (s, e) = window(oy, 600, out_h);
+                for c in 0..3 {
+                    let sum: u64 = (s..e)
+                        .flat_map(|y| (0..5).map(move |x| (x, y as u32)))
+                        .map(|(x, y)| u64::from(img.get_pixel(x, y)[c]))
+                        .sum();
+                    let mean = (sum as f64 / ((e - s) * 5) as f64) as f32;
+                    assert_eq!(dst[c * out_h + oy], (mean - MEAN) * SCALE);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn row_bands_equal_the_whole() {
+        let img = RgbImage::from_fn(37, 29, |x, y| {
+            image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (x ^ y) as u8])
+        });
+        for (out_w, out_h) in [(13, 11), (37, 29), (50, 41)] {
+            let mut whole = vec![0f32; 3 * out_w * out_h];
+            area_resize_into(&img, (2, 1, 37, 29), out_w, out_h, &mut whole);
+            let mut scratch = Vec::new();
+            for band in [0..3, 3..4, 4..out_h] {
+                let mut part = vec![0f32; 3 * out_w * band.len()];
+                let rows = band.clone();
+                area_resize_rows_into(
+                    &img,
+                    (2, 1, 37, 29),
+                    out_w,
+                    out_h,
+                    rows,
+                    &mut part,
+                    &mut scratch,
+                );
+                for c in 0..3 {
+                    for (i, y) in band.clone().enumerate() {
+                        let a = &part[(c * band.len() + i) * out_w..][..out_w];
+                        let b = &whole[(c * out_h + y) * out_w..][..out_w];
+                        assert_eq!(a, b);
+                    }
+                }
+            }
+        }
     }
 }

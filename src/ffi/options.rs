@@ -26,8 +26,11 @@ pub struct FacelessOptions {
     pub min_face_size: f32,
     /// P-Net, R-Net and O-Net score thresholds (default 0.6, 0.7, 0.7).
     pub thresholds: [f32; 3],
-    /// Threads ONNX Runtime may use inside one model run; 0 (default) lets
-    /// it choose. Negative is `FACELESS_ERR_INVALID_ARGUMENT`.
+    /// Threads ONNX Runtime may use inside one model run; 0 (default) means
+    /// 1, which is fastest for these small networks: parallelism comes from
+    /// `max_concurrency`. Above 1, each of up to `max_concurrency` runs uses
+    /// this many threads. No thread spins while idle. Negative is
+    /// `FACELESS_ERR_INVALID_ARGUMENT`.
     pub intra_threads: i32,
     /// Execution providers in order of preference, comma separated, case
     /// insensitive: `"cpu"`, `"cuda"`, `"tensorrt"`, `"coreml"`, `"directml"`,
@@ -54,9 +57,13 @@ pub struct FacelessOptions {
     /// (and a GIF's first frame), before any pixel is decoded. Larger images
     /// give `FACELESS_ERR_IMAGE_TOO_LARGE`.
     pub max_pixels: u64,
-    /// Most calls on this pipeline served in parallel (the size of its pool
-    /// of ONNX Runtime session sets; further callers wait), and most images a
-    /// batch call runs at once. 0 (default) means the number of CPUs.
+    /// The CPU budget: most threads running models at once. It is the size
+    /// of the pipeline's pool of ONNX Runtime session sets: calls in
+    /// parallel take one set each (further callers wait), a call alone also
+    /// spreads its image's pyramid over the idle sets, and a batch call runs
+    /// this many images at once. Each set costs memory (see "Memory" above),
+    /// so this also bounds the footprint. 0 (default) means the number of
+    /// CPUs.
     pub max_concurrency: u32,
 }
 

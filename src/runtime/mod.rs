@@ -23,6 +23,15 @@ pub use providers::{available_providers, ExecutionProvider};
 /// The ONNX Runtime version Faceless is built and tested against.
 pub const ORT_TESTED_VERSION: &str = "1.31.1";
 
+/// CPU time this process has spent inside ONNX Runtime's model runs so far,
+/// on the threads that called them, summed: the part of a call's cost that
+/// is the networks themselves (`make bench` reports the rest as Faceless's
+/// overhead). With `intra_threads` above 1, ONNX Runtime's own worker
+/// threads are not counted.
+pub fn network_time() -> std::time::Duration {
+    crate::inference::network_time()
+}
+
 /// How sessions are created.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeOptions {
@@ -33,7 +42,12 @@ pub struct RuntimeOptions {
     /// system loader's search by soname (`LD_LIBRARY_PATH`, ldconfig). A
     /// candidate that is present but unusable is reported and passed over.
     pub library_path: Option<PathBuf>,
-    /// Threads ONNX Runtime may use inside one model run; 0 lets it choose.
+    /// Threads ONNX Runtime may use inside one model run; 0 (the default)
+    /// means 1. Parallelism comes from running images, pyramid levels and
+    /// face batches at once, up to [`crate::SessionOptions::max_sessions`]
+    /// (the CPU budget): our networks are too small for intra-op threads to
+    /// pay, and more than 1 here multiplies the threads in use by the
+    /// budget. Threads never spin while waiting for work.
     pub intra_threads: usize,
     /// Execution providers in order of preference; empty means CPU only.
     /// CPU stays the fallback for operators a provider cannot run.
@@ -49,19 +63,25 @@ pub(crate) fn session(
 ) -> Result<Session> {
     let fail =
         |e: &dyn std::fmt::Display| Error::model(model, format!("cannot create session: {e}"));
-    // P-Net sees a new input shape at every pyramid level of every image
-    // size. ONNX Runtime's memory patterns and its growing CPU arena assume
-    // fixed shapes and kept ~1.7 GB for one 77-face photo (bench/); without
-    // them memory follows the current image.
+    // P-Net sees a new input shape at every band of every image size, so
+    // memory patterns (planned for one shape) are off. The CPU arena keeps
+    // the largest tensors a session has seen; every input we feed is
+    // bounded whatever the image (P-Net bands, R-Net/O-Net/classifier
+    // batches), so each arena stops growing at a fixed size, and it saves
+    // the page faults of fresh allocations (measured without it: 12 % more
+    // CPU per image, and more RSS from the C allocator's fragmentation).
+    // Spinning threads burn a core each while idle, which a caller running
+    // several sessions at once (our pools) pays for in throughput.
     let mut builder = Session::builder(env)
         .map_err(|e| fail(&e))?
         .with_memory_pattern(false)
+        .map_err(|e| fail(&e))?
+        .with_intra_threads(options.intra_threads.max(1))
+        .map_err(|e| fail(&e))?
+        .with_intra_op_spinning(false)
+        .map_err(|e| fail(&e))?
+        .with_inter_op_spinning(false)
         .map_err(|e| fail(&e))?;
-    if options.intra_threads > 0 {
-        builder = builder
-            .with_intra_threads(options.intra_threads)
-            .map_err(|e| fail(&e))?;
-    }
     let wanted: Vec<_> = options
         .execution_providers
         .iter()

@@ -88,7 +88,8 @@ pub struct RunOptions {
     #[arg(long, value_name = "PIXELS", default_value_t = 20.0)]
     pub min_face: f32,
 
-    /// ONNX Runtime threads per model run (0: the runtime's choice)
+    /// CPU threads to use, in all: images, pyramid levels and face batches
+    /// are spread over them, one model run per thread (0: every core)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 

@@ -109,7 +109,9 @@ fn version(ort: Option<PathBuf>, as_json: bool) -> Result<bool, Failure> {
 fn runtime_options(run: &RunOptions) -> faceless::Result<RuntimeOptions> {
     Ok(RuntimeOptions {
         library_path: run.ort.clone(),
-        intra_threads: run.threads,
+        // One model run per thread: the CPU budget is `--threads`, spent by
+        // the core across images, pyramid levels and face batches.
+        intra_threads: 0,
         execution_providers: run
             .providers
             .iter()
@@ -140,21 +142,53 @@ fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// Standard input, read whole within the byte limit (for `-`).
-fn read_stdin(limits: &faceless::input::Limits) -> faceless::Result<Vec<u8>> {
-    use std::io::Read;
-    let cap = limits.byte_limit();
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|source| faceless::Error::Io {
-            path: PathBuf::from("-"),
-            source,
-        })?;
-    limits.check_bytes(bytes.len() as u64)?;
-    Ok(bytes)
+/// Standard input, when `-` is among the inputs: read whole within the byte
+/// limit before the batch starts. A failure to read it is that input's
+/// error, reported in its place.
+struct Stdin(Option<faceless::Result<Vec<u8>>>);
+
+impl Stdin {
+    fn read_if_named(files: &[PathBuf], limits: &faceless::input::Limits) -> Self {
+        if !files.iter().any(|p| is_stdin(p)) {
+            return Stdin(None);
+        }
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        let read = std::io::stdin()
+            .lock()
+            .take(limits.byte_limit().saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|source| faceless::Error::Io {
+                path: PathBuf::from("-"),
+                source,
+            })
+            .and_then(|_| limits.check_bytes(bytes.len() as u64))
+            .map(|()| bytes);
+        Stdin(Some(read))
+    }
+
+    /// The batch's inputs: paths, and the bytes read for `-`.
+    fn inputs<'a>(&'a self, files: &'a [PathBuf]) -> Vec<ImageInput<'a>> {
+        files
+            .iter()
+            .map(|p| match (&self.0, is_stdin(p)) {
+                (Some(Ok(bytes)), true) => ImageInput::Encoded(bytes),
+                (Some(Err(_)), true) => ImageInput::Encoded(&[]),
+                _ => ImageInput::Path(p),
+            })
+            .collect()
+    }
+
+    /// `outcome` for `path`, or the error that reading stdin met.
+    fn outcome<T>(&self, path: &Path, outcome: faceless::Result<T>) -> faceless::Result<T> {
+        match (&self.0, is_stdin(path)) {
+            (Some(Err(e)), true) => Err(faceless::Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            }),
+            _ => outcome,
+        }
+    }
 }
 
 /// `-` may be given once: standard input can be read only once.
@@ -192,38 +226,37 @@ fn detect(args: &DetectArgs) -> Result<bool, Failure> {
     let run = &args.run;
     check_stdin_once(&args.inputs)?;
     let detector = Detector::builder()
+        .max_sessions(run.threads)
         .runtime(runtime_options(run)?)
         .models(model_source(run))
         .min_face_size(run.min_face)
         .build()?;
     let limits = limits(run);
     let (files, mut all_ok, summary) = expand_inputs(&args.inputs);
+    let stdin = Stdin::read_if_named(&files, &limits);
+    let inputs = stdin.inputs(&files);
     let mut out = std::io::stdout().lock();
-    for path in &files {
-        let decoded = if is_stdin(path) {
-            read_stdin(&limits).and_then(|b| faceless::input::decode_bytes_with(&b, &limits))
-        } else {
-            faceless::input::decode_path_with(path, &limits)
-        };
-        match decoded.and_then(|img| detector.detect(&img).map(|f| (img.dimensions(), f))) {
-            Ok(((width, height), faces)) => {
+    let mut stdout_open = true;
+    // Images run in parallel on the CPU budget and come back in input order.
+    detector.detect_batch_each(&inputs, &limits, |i, result| {
+        let path = &files[i];
+        match stdin.outcome(path, result) {
+            Ok((img, faces)) => {
                 let report = Report {
                     path,
-                    width,
-                    height,
+                    width: img.width(),
+                    height: img.height(),
                     faces: Faces::Detected(&faces),
                 };
-                if report.write(&mut out, run.json).is_err() {
-                    // stdout closed (e.g. `| head`): nothing more to say.
-                    return Ok(all_ok);
-                }
+                // stdout closed (e.g. `| head`): the rest is not wanted.
+                stdout_open = stdout_open && report.write(&mut out, run.json).is_ok();
             }
             Err(e) => {
                 eprintln!("faceless: {}: {e}", path.display());
                 all_ok = false;
             }
         }
-    }
+    });
     if let Some(s) = summary {
         eprintln!("faceless: {s}");
     }
@@ -240,6 +273,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<bool, Failure> {
     };
     let limits = limits(run);
     let pipeline = Pipeline::builder()
+        .max_sessions(run.threads)
         .runtime(runtime_options(run)?)
         .models(model_source(run))
         .min_face_size(run.min_face)
@@ -249,22 +283,8 @@ fn analyze(args: &AnalyzeArgs) -> Result<bool, Failure> {
     let (files, mut all_ok, summary) = expand_inputs(&args.inputs);
     let progress = std::io::stderr().is_terminal() && files.len() > 1;
 
-    // Standard input is read before the batch starts; a failure to read it
-    // is that input's error, reported in its place.
-    let stdin = if files.iter().any(|p| is_stdin(p)) {
-        Some(read_stdin(&limits))
-    } else {
-        None
-    };
-    const EMPTY: &[u8] = &[];
-    let inputs: Vec<ImageInput<'_>> = files
-        .iter()
-        .map(|p| match (&stdin, is_stdin(p)) {
-            (Some(Ok(bytes)), true) => ImageInput::Encoded(bytes),
-            (Some(Err(_)), true) => ImageInput::Encoded(EMPTY),
-            _ => ImageInput::Path(p),
-        })
-        .collect();
+    let stdin = Stdin::read_if_named(&files, &limits);
+    let inputs = stdin.inputs(&files);
     let mode = if args.aligned {
         BatchMode::ClassifyAligned
     } else {
@@ -276,13 +296,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<bool, Failure> {
     // in input order as they complete.
     pipeline.analyze_batch_each(&inputs, mode, |i, outcome| {
         let path = &files[i];
-        let outcome = match (&stdin, is_stdin(path)) {
-            (Some(Err(e)), true) => Err(faceless::Error::Io {
-                path: path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            }),
-            _ => outcome,
-        };
+        let outcome = stdin.outcome(path, outcome);
         let clear = if progress { "\r\x1b[K" } else { "" };
         match outcome {
             Ok(ImageAnalysis { mut image, faces }) => {
