@@ -51,11 +51,10 @@
  * thread.
  *
  * Footprint. A pipeline costs a fixed part (ONNX Runtime, the models and
- * one session of each: about 37 MB plus the classifier's, about 115 MB for
- * classifier 2.0.0, whose creation peaks about 50 MB higher); per thread of
+ * one session of each: about 37 MB plus the classifier's, about 40 MB for
+ * classifier 2.1.0; creation peaks higher for a moment); per thread of
  * max_concurrency, created only when calls overlap or an image is shared
- * out, one more session set (about 45 MB with classifier 2.0.0, plus its
- * arenas); and per image in flight the decoded image (3 bytes per pixel)
+ * out, one more session set (about 60 MB with its arenas); and per image in flight the decoded image (3 bytes per pixel)
  * plus about 1.5 bytes per pixel. Every network input is bounded (P-Net in
  * bands, crops and faces in batches), so ONNX Runtime's arenas stop at a
  * size that does not depend on the image, and nothing grows from one image
@@ -64,7 +63,9 @@
  *
  * ONNX Runtime is loaded at run time, once per process: from
  * FacelessOptions.ort_library_path, else the ORT_DYLIB_PATH environment
- * variable, else beside libfaceless, else beside the executable.
+ * variable (file or folder), else beside libfaceless, else beside the
+ * executable, else the system loader's search (LD_LIBRARY_PATH, ldconfig);
+ * a library found but unusable is reported on stderr and passed over.
  *
  * Versioning. The shared library's soname is libfaceless.so.0 and exports
  * only faceless_* symbols. FACELESS_ABI_VERSION is the layout version of

@@ -44,8 +44,8 @@ impl SessionOptions {
     ) -> Result<Pool<T>> {
         let (env, _) = runtime::environment(&self.runtime)?;
         // Creating a session parses and optimises the model in memory that
-        // is freed at the end but that the C allocator keeps (80–90 MB for
-        // the 54 MB classifier 2.0.0); give it back.
+        // is freed at the end but that the C allocator keeps (tens of MB for
+        // the classifier); give it back.
         let make = move |env: &ort::environment::Environment, rt: &RuntimeOptions| {
             let item = make(env, rt);
             crate::memory::trim();
