@@ -16,7 +16,6 @@
 use std::time::Instant;
 
 use faceless::image::{imageops, RgbImage};
-use faceless::input::PixelFormat;
 use faceless::{BatchMode, ImageInput};
 
 fn rusage() -> libc::rusage {
@@ -46,13 +45,7 @@ fn rss_mib() -> f64 {
 }
 
 fn pixels(img: &RgbImage) -> ImageInput<'_> {
-    ImageInput::Pixels {
-        data: img.as_raw(),
-        width: img.width(),
-        height: img.height(),
-        stride: img.width() as usize * 3,
-        format: PixelFormat::Rgb,
-    }
+    ImageInput::from(img)
 }
 
 struct Args {

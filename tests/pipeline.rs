@@ -247,7 +247,6 @@ fn unavailable_execution_provider_is_a_clear_error() {
 
 #[test]
 fn batch_runs_every_input_kind_and_fails_images_alone() {
-    use faceless::input::PixelFormat;
     use faceless::{BatchMode, ImageInput};
     let p = pipeline();
     let png = std::fs::read(data("astronaut.png")).unwrap();
@@ -258,13 +257,7 @@ fn batch_runs_every_input_kind_and_fails_images_alone() {
         ImageInput::Path(&path),
         ImageInput::Encoded(&png),
         ImageInput::Encoded(b"not an image"),
-        ImageInput::Pixels {
-            data: img.as_raw(),
-            width: img.width(),
-            height: img.height(),
-            stride: img.width() as usize * 3,
-            format: PixelFormat::Rgb,
-        },
+        ImageInput::from(&img),
         ImageInput::Path(&missing),
     ];
     let out = p.analyze_batch(&inputs, BatchMode::Analyze);

@@ -55,3 +55,16 @@ impl<'a> From<&'a Path> for ImageInput<'a> {
         ImageInput::Path(p)
     }
 }
+
+/// A decoded image, passed as its pixels (no copy).
+impl<'a> From<&'a RgbImage> for ImageInput<'a> {
+    fn from(img: &'a RgbImage) -> Self {
+        ImageInput::Pixels {
+            data: img.as_raw(),
+            width: img.width(),
+            height: img.height(),
+            stride: img.width() as usize * 3,
+            format: PixelFormat::Rgb,
+        }
+    }
+}
