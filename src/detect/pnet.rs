@@ -52,7 +52,7 @@ pub(crate) fn scales(width: u32, height: u32, min_face: f32, factor: f64) -> Vec
 /// the full level's grid (see [`bands`]) while bounding the tensors ONNX
 /// Runtime allocates (its convolutions' im2col buffers grow with the input:
 /// a 4K photo's first level alone took hundreds of MB in one run).
-const BAND_PIXELS: usize = 1 << 17;
+const BAND_PIXELS: usize = 1 << 16;
 
 /// One P-Net run: grid rows `g0..g1` of pyramid level `scale` (resized to
 /// `ws × hs`), read from resized rows `r0..r1`.
