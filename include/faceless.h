@@ -54,8 +54,9 @@
  * one session of each: about 37 MB plus the classifier's, about 40 MB for
  * classifier 2.1.0; creation peaks higher for a moment); per thread of
  * max_concurrency, created only when calls overlap or an image is shared
- * out, one more session set (about 50 MB with its arenas); and per image in flight the decoded image (3 bytes per pixel)
- * plus about 1.5 bytes per pixel. Every network input is bounded (P-Net in
+ * out, one more session set (about 50 MB with its arenas); and per image
+ * in flight the decoded image (3 bytes per pixel) plus about 1.5 bytes per
+ * pixel. Every network input is bounded (P-Net in
  * bands, crops and faces in batches), so ONNX Runtime's arenas stop at a
  * size that does not depend on the image, and nothing grows from one image
  * to the next; free memory is given back to the system after images above
