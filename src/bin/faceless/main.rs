@@ -244,8 +244,7 @@ fn detect(args: &DetectArgs) -> Result<bool, Failure> {
             Ok((img, faces)) => {
                 let report = Report {
                     path,
-                    width: img.width(),
-                    height: img.height(),
+                    image: &img,
                     faces: Faces::Detected(&faces),
                 };
                 // stdout closed (e.g. `| head`): the rest is not wanted.
@@ -302,8 +301,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<bool, Failure> {
             Ok(ImageAnalysis { mut image, faces }) => {
                 let report = Report {
                     path,
-                    width: image.width(),
-                    height: image.height(),
+                    image: &image,
                     faces: Faces::Analysed(&faces),
                 };
                 stdout_open = stdout_open && report.write(&mut out, run.json).is_ok();

@@ -14,13 +14,14 @@ use std::io::Write;
 use std::path::Path;
 
 use faceless::{Face, FaceAnalysis, Prediction};
+use image::RgbImage;
 use serde_json::{json, Map, Value};
 
 /// One image's result, as `--json` or as Python literals.
 pub struct Report<'a> {
     pub path: &'a Path,
-    pub width: u32,
-    pub height: u32,
+    /// The image as analysed (its size is reported).
+    pub image: &'a RgbImage,
     pub faces: Faces<'a>,
 }
 
@@ -53,8 +54,8 @@ impl Report<'_> {
         if self.path.to_str().is_none() {
             line.insert("image_lossy".into(), json!(true));
         }
-        line.insert("width".into(), json!(self.width));
-        line.insert("height".into(), json!(self.height));
+        line.insert("width".into(), json!(self.image.width()));
+        line.insert("height".into(), json!(self.image.height()));
         line.insert("faces".into(), Value::Array(faces));
         Value::Object(line)
     }
