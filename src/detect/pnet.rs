@@ -232,39 +232,32 @@ pub(crate) fn propose(
     let (w, h) = img.dimensions();
     let plan = plan(w, h, opts);
     let workers = sessions.len().min(plan.len()).max(1);
-    let mut found: Vec<Option<Result<Vec<Candidate>>>> = Vec::new();
-    found.resize_with(plan.len(), || None);
-    if workers == 1 {
+    // Each worker takes the next band; with one worker this thread runs
+    // them all in order and no thread is started.
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<Vec<Candidate>>>>> =
+        plan.iter().map(|_| Mutex::new(None)).collect();
+    let work = |session: &mut Session| {
         let mut scratch = Scratch::default();
-        for (band, slot) in plan.iter().zip(&mut found) {
-            *slot = Some(run_band(sessions[0], img, band, opts, &mut scratch));
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(band) = plan.get(i) else { break };
+            let r = run_band(session, img, band, opts, &mut scratch);
+            *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
         }
-    } else {
-        let next = AtomicUsize::new(0);
-        let slots: Vec<Mutex<Option<Result<Vec<Candidate>>>>> =
-            found.into_iter().map(Mutex::new).collect();
-        let work = |session: &mut Session| {
-            let mut scratch = Scratch::default();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(band) = plan.get(i) else { break };
-                let r = run_band(session, img, band, opts, &mut scratch);
-                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-            }
-        };
-        let (first, rest) = sessions[..workers].split_first_mut().expect("workers >= 1");
-        std::thread::scope(|scope| {
-            for session in rest {
-                let work = &work;
-                scope.spawn(move || work(session));
-            }
-            work(first);
-        });
-        found = slots
-            .into_iter()
-            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-            .collect();
-    }
+    };
+    let (first, rest) = sessions[..workers].split_first_mut().expect("workers >= 1");
+    std::thread::scope(|scope| {
+        for session in rest {
+            let work = &work;
+            scope.spawn(move || work(session));
+        }
+        work(first);
+    });
+    let found: Vec<Option<Result<Vec<Candidate>>>> = slots
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect();
     let found = found
         .into_iter()
         .map(|r| r.expect("every band ran"))
