@@ -31,15 +31,21 @@ pub enum Target {
     },
 }
 
-fn image_extension(path: &Path) -> Option<String> {
+/// Image extensions faceless neither reads nor writes: still file names.
+const OTHER_IMAGES: [&str; 2] = ["tif", "tiff"];
+
+fn extension_in(path: &Path, list: &[&str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .filter(|e| WRITABLE.contains(&e.as_str()) || faceless_reads(e))
+        .is_some_and(|e| list.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn faceless_reads(ext: &str) -> bool {
-    matches!(ext, "webp" | "gif" | "jfif" | "tif" | "tiff")
+/// Whether `path` is named like an image file (one the walk would pick up,
+/// one we can write, or another common image format).
+fn looks_like_an_image(path: &Path) -> bool {
+    super::walk::has_image_extension(path)
+        || extension_in(path, &WRITABLE)
+        || extension_in(path, &OTHER_IMAGES)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -58,13 +64,13 @@ pub fn plan(out: &Path, inputs: &[PathBuf]) -> Result<Target, String> {
     }
     let trailing_slash = out.as_os_str().to_string_lossy().ends_with('/');
     if single && !out.is_dir() && !trailing_slash {
-        return match image_extension(out) {
-            Some(e) if WRITABLE.contains(&e.as_str()) => Ok(Target::File(out.to_path_buf())),
-            _ => Err(format!(
+        if !extension_in(out, &WRITABLE) {
+            return Err(format!(
                 "--draw {shown}: with one input, name an image file ending in .png, .jpg or \
                  .bmp, or an existing directory"
-            )),
-        };
+            ));
+        }
+        return Ok(Target::File(out.to_path_buf()));
     }
     if out.exists() && !out.is_dir() {
         return Err(format!(
@@ -72,7 +78,7 @@ pub fn plan(out: &Path, inputs: &[PathBuf]) -> Result<Target, String> {
              name a directory"
         ));
     }
-    if !out.exists() && image_extension(out).is_some() && !trailing_slash {
+    if !out.exists() && looks_like_an_image(out) && !trailing_slash {
         return Err(format!(
             "--draw {shown} looks like an image file name, but there are several inputs (or a \
              directory): name a directory (it is created), or end the name with /"

@@ -71,7 +71,7 @@ impl Walk {
     }
 }
 
-fn has_image_extension(path: &Path) -> bool {
+pub fn has_image_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
