@@ -78,6 +78,7 @@ install -m 0644 "$root/LICENSE" "$root/MODEL_CARD.md" "$lic/faceless/"
 for m in mtcnn classifier backbones; do
     install -m 0644 "$root/models/$m/README.md" "$lic/faceless/models/$m.md"
 done
+install -m 0644 "$root/models/classifier/THIRD_PARTY_LICENSES.txt" "$lic/faceless/models/classifier-third-party.txt"
 install -m 0644 "$root"/.runtime/licenses/onnxruntime/* "$lic/onnxruntime/"
 
 install -d "$prefix/share/doc/faceless"

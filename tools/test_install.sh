@@ -50,6 +50,7 @@ section "installed layout"
         share/faceless/bindings/csharp/runtimes/linux-x64/native/libonnxruntime.so.1.31.1 \
         share/licenses/faceless/LICENSE share/licenses/faceless/MODEL_CARD.md \
         share/licenses/faceless/models/mtcnn.md share/licenses/faceless/models/classifier.md \
+        share/licenses/faceless/models/classifier-third-party.txt \
         share/licenses/onnxruntime/LICENSE share/licenses/onnxruntime/ThirdPartyNotices.txt \
         share/doc/faceless/CHANGELOG.md; do
         [ -e "$f" ] || { echo "missing: $f" >&2; exit 1; }
@@ -63,6 +64,7 @@ section "installed layout"
     grep -q 'MIT License' share/licenses/onnxruntime/LICENSE
     grep -q 'UTKFace' share/licenses/faceless/LICENSE
     grep -q 'Timothy Esler' share/licenses/faceless/models/mtcnn.md
+    grep -q 'Apache License' share/licenses/faceless/models/classifier-third-party.txt
     # nothing in the tree names the prefix: it can be moved
     if grep -rlF "$prefix" . ; then echo "files above name $prefix" >&2; exit 1; fi
     echo "layout ok"

