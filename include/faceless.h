@@ -91,6 +91,17 @@
 #define FACELESS_ABI_VERSION 1
 
 /**
+ * `FacelessOptions.classifier`: the most accurate classifier (the default).
+ */
+#define FACELESS_CLASSIFIER_ACCURATE 0
+
+/**
+ * `FacelessOptions.classifier`: the previous classifier, kept because it
+ * takes less time and memory per face for somewhat lower accuracy.
+ */
+#define FACELESS_CLASSIFIER_FAST 1
+
+/**
  * Success.
  */
 #define FACELESS_OK 0
@@ -388,8 +399,9 @@ typedef struct FacelessImageOutcome {
 typedef struct FacelessOptions {
   /**
    * `sizeof(FacelessOptions)` as the caller compiled it; set by
-   * `faceless_options_init`. Smaller than the version-1 layout (or 0) is
-   * `FACELESS_ERR_INVALID_ARGUMENT`; larger is accepted and the unknown
+   * `faceless_options_init`. Smaller than the version-1 fields (up to
+   * `max_concurrency`, or 0) is `FACELESS_ERR_INVALID_ARGUMENT`; fields
+   * beyond it keep their defaults; larger is accepted and the unknown
    * tail ignored.
    */
   uint32_t struct_size;
@@ -431,8 +443,10 @@ typedef struct FacelessOptions {
   const char *ort_library_path;
   /**
    * Directory holding `mtcnn/{pnet,rnet,onet}.onnx` and
-   * `classifier/faceless-attributes.{onnx,json}`; NULL (default) uses the
-   * models built into the library.
+   * `classifier/faceless-attributes.{onnx,json}` (for
+   * `FACELESS_CLASSIFIER_FAST`, `classifier-fast/` with the same files;
+   * without it, `FACELESS_ERR_MODEL`); NULL (default) uses the models
+   * built into the library.
    */
   const char *model_dir;
   /**
@@ -452,6 +466,17 @@ typedef struct FacelessOptions {
    * CPUs.
    */
   uint32_t max_concurrency;
+  /**
+   * Which classifier runs: `FACELESS_CLASSIFIER_ACCURATE` (0, default)
+   * or `FACELESS_CLASSIFIER_FAST` (1), which takes less time and memory
+   * per face for somewhat lower accuracy (MODEL_CARD.md, "Accuracy against
+   * cost"). Both are built into the library. Any other value is
+   * `FACELESS_ERR_INVALID_ARGUMENT`. A `struct_size` that ends before
+   * this field means accurate. On 64-bit targets the field fills what
+   * was the tail padding of the version-1 layout, so `sizeof` did not
+   * change.
+   */
+  uint32_t classifier;
 } FacelessOptions;
 
 #ifdef __cplusplus
@@ -622,7 +647,8 @@ void faceless_options_init(struct FacelessOptions *options);
  * `faceless_pipeline_free`; on failure `*out` is set to NULL.
  *
  * Errors: `FACELESS_ERR_NULL_POINTER` (`out`), `FACELESS_ERR_INVALID_ARGUMENT`
- * (bad `struct_size`, unknown provider name, out-of-range option),
+ * (bad `struct_size`, unknown provider name or classifier, out-of-range
+ * option),
  * `FACELESS_ERR_RUNTIME`, `FACELESS_ERR_EXECUTION_PROVIDER_UNAVAILABLE`,
  * `FACELESS_ERR_MODEL`, `FACELESS_ERR_IO`.
  */
@@ -633,7 +659,8 @@ int32_t faceless_pipeline_create(const struct FacelessOptions *options,
  * Sets a pipeline's limits on encoded input, beyond `max_pixels` (which is
  * in `FacelessOptions`). These are a function, not option fields:
  * `faceless_options_init` writes a whole `FacelessOptions`, so the struct
- * cannot grow without overrunning callers compiled against this layout.
+ * cannot grow without overrunning callers compiled against a smaller
+ * layout (`classifier` took the version-1 layout's tail padding).
  *
  * - `max_input_bytes`: largest encoded input in bytes, an encoded buffer or
  *   a file (which is then never read further). 0 means the default:

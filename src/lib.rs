@@ -53,7 +53,7 @@ pub mod runtime;
 mod session_pool;
 mod sessions;
 
-pub use classify::{Attributes, Classifier, Prediction};
+pub use classify::{Attributes, Classifier, ClassifierChoice, Prediction};
 pub use detect::{Detector, DetectorBuilder, DetectorOptions, Face};
 pub use error::{Error, ErrorKind, Result};
 pub use input::ImageInput;

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use crate::classify::ClassifierChoice;
 use crate::error::{Error, Result};
 
 /// The source of the models.
@@ -14,7 +15,8 @@ pub enum ModelSource {
     #[default]
     Embedded,
     /// A directory holding `mtcnn/{pnet,rnet,onet}.onnx` and
-    /// `classifier/faceless-attributes.{onnx,json}`.
+    /// `classifier/faceless-attributes.{onnx,json}` (and, for
+    /// [`ClassifierChoice::Fast`], `classifier-fast/` with the same files).
     Directory(PathBuf),
 }
 
@@ -30,6 +32,9 @@ static RNET: &[u8] = include_bytes!("../models/mtcnn/rnet.onnx");
 static ONET: &[u8] = include_bytes!("../models/mtcnn/onet.onnx");
 static CLASSIFIER: &[u8] = include_bytes!("../models/classifier/faceless-attributes.onnx");
 static MANIFEST: &str = include_str!("../models/classifier/faceless-attributes.json");
+static CLASSIFIER_FAST: &[u8] =
+    include_bytes!("../models/classifier-fast/faceless-attributes.onnx");
+static MANIFEST_FAST: &str = include_str!("../models/classifier-fast/faceless-attributes.json");
 
 impl ModelSource {
     pub(crate) fn load_mtcnn(&self) -> Result<ModelSet> {
@@ -49,21 +54,43 @@ impl ModelSource {
 }
 
 impl ModelSource {
-    /// The classifier's ONNX bytes and manifest text.
-    pub(crate) fn load_classifier(&self) -> Result<(Cow<'static, [u8]>, String)> {
-        Ok(match self {
-            ModelSource::Embedded => (Cow::Borrowed(CLASSIFIER), MANIFEST.to_string()),
-            ModelSource::Directory(dir) => {
+    /// The chosen classifier's ONNX bytes and manifest text.
+    pub(crate) fn load_classifier(
+        &self,
+        choice: ClassifierChoice,
+    ) -> Result<(Cow<'static, [u8]>, String)> {
+        Ok(match (self, choice) {
+            (ModelSource::Embedded, ClassifierChoice::Accurate) => {
+                (Cow::Borrowed(CLASSIFIER), MANIFEST.to_string())
+            }
+            (ModelSource::Embedded, ClassifierChoice::Fast) => {
+                (Cow::Borrowed(CLASSIFIER_FAST), MANIFEST_FAST.to_string())
+            }
+            (ModelSource::Directory(dir), choice) => {
+                let folder = choice.folder();
+                // A directory laid out before `fast` existed lacks the folder;
+                // say so rather than leave the reader to guess from a path.
+                if !dir.join(folder).is_dir() {
+                    return Err(Error::model(
+                        "faceless-attributes",
+                        format!(
+                            "the `{}` classifier is read from {folder}/ in the models \
+                             directory, and {} has no {folder}/ folder",
+                            choice.name(),
+                            dir.display()
+                        ),
+                    ));
+                }
                 let json = read(
                     dir,
-                    "classifier/faceless-attributes.json",
+                    &format!("{folder}/faceless-attributes.json"),
                     "faceless-attributes",
                 )?;
                 let json = String::from_utf8(json)
                     .map_err(|_| Error::model("faceless-attributes", "manifest is not UTF-8"))?;
                 let onnx = read(
                     dir,
-                    "classifier/faceless-attributes.onnx",
+                    &format!("{folder}/faceless-attributes.onnx"),
                     "faceless-attributes",
                 )?;
                 (Cow::Owned(onnx), json)

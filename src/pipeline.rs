@@ -3,7 +3,7 @@
 
 use image::RgbImage;
 
-use crate::classify::{Attributes, Classifier};
+use crate::classify::{Attributes, Classifier, ClassifierChoice};
 use crate::detect::{Detector, DetectorOptions, Face};
 use crate::error::Result;
 use crate::input::{self, ImageInput, PixelFormat};
@@ -58,6 +58,7 @@ pub enum BatchMode {
 pub struct Pipeline {
     detector: Detector,
     classifier: Classifier,
+    choice: ClassifierChoice,
     limits: input::Limits,
 }
 
@@ -66,6 +67,7 @@ impl std::fmt::Debug for Pipeline {
         f.debug_struct("Pipeline")
             .field("detector", &self.detector)
             .field("classifier", &self.classifier)
+            .field("choice", &self.choice)
             .field("limits", &self.limits)
             .finish()
     }
@@ -76,6 +78,7 @@ impl std::fmt::Debug for Pipeline {
 pub struct PipelineBuilder {
     detector: DetectorOptions,
     sessions: SessionOptions,
+    classifier: ClassifierChoice,
     limits: input::Limits,
 }
 
@@ -103,6 +106,12 @@ impl PipelineBuilder {
     /// Where the models come from (embedded by default).
     pub fn models(mut self, models: ModelSource) -> Self {
         self.sessions.models = models;
+        self
+    }
+    /// Which classifier to run (default [`ClassifierChoice::Accurate`]):
+    /// `Fast` trades some accuracy for less time and memory per face.
+    pub fn classifier(mut self, choice: ClassifierChoice) -> Self {
+        self.classifier = choice;
         self
     }
     /// The CPU budget: most threads running models at once, whether for
@@ -141,7 +150,8 @@ impl PipelineBuilder {
     pub fn build(self) -> Result<Pipeline> {
         Ok(Pipeline {
             detector: Detector::new(self.detector, &self.sessions)?,
-            classifier: Classifier::new(&self.sessions)?,
+            classifier: Classifier::with_choice(&self.sessions, self.classifier)?,
+            choice: self.classifier,
             limits: self.limits,
         })
     }
@@ -192,8 +202,12 @@ impl Pipeline {
 
     /// The classifier's name and version, from its manifest.
     pub fn model_version(&self) -> (&str, &str) {
-        let m = &self.classifier.spec().manifest;
-        (&m.name, &m.version)
+        self.classifier.version()
+    }
+
+    /// Which classifier this pipeline runs.
+    pub fn classifier_choice(&self) -> ClassifierChoice {
+        self.choice
     }
 
     /// Labels of the 12 age groups, in index order.

@@ -447,3 +447,80 @@ fn draw_refuses_ambiguous_targets_and_never_overwrites_a_drawing() {
     assert_eq!(code, 0, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn classifier_option_picks_accurate_or_fast() {
+    let (_, help, _) = faceless(&["analyze", "--help"]);
+    assert!(
+        help.contains("--classifier <NAME>")
+            && help.contains("[default: accurate]")
+            && help.contains("[possible values: accurate, fast]"),
+        "{help}"
+    );
+    let gender = |args: &[&str]| {
+        let (code, out, err) = faceless(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let faces = v["faces"].as_array().unwrap();
+        assert_eq!(faces.len(), 1, "{args:?}");
+        let probs = faces[0]["gender"]["probs"].as_object().unwrap();
+        let sum: f64 = probs.values().map(|p| p.as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 2e-3, "{args:?}: {out}");
+        faces[0]["gender"].clone()
+    };
+    let default = gender(&["analyze", "--json", "tests/data/astronaut.png"]);
+    let accurate = gender(&[
+        "analyze",
+        "--json",
+        "--classifier",
+        "accurate",
+        "tests/data/astronaut.png",
+    ]);
+    assert_eq!(default, accurate);
+    gender(&[
+        "analyze",
+        "--json",
+        "--classifier=fast",
+        "tests/data/astronaut.png",
+    ]);
+    // The models directory of the repository holds both.
+    gender(&[
+        "analyze",
+        "--json",
+        "--classifier",
+        "fast",
+        "--models",
+        "models",
+        "tests/data/astronaut.png",
+    ]);
+    // --aligned runs the classifier alone.
+    gender(&[
+        "analyze",
+        "--json",
+        "--aligned",
+        "--classifier",
+        "fast",
+        "tests/data/chelsea.png",
+    ]);
+    let (code, _, err) = faceless(&["analyze", "--classifier", "medium", "x.png"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("possible values: accurate, fast"), "{err}");
+}
+
+#[test]
+fn fast_from_a_models_directory_without_it_is_a_setup_error() {
+    let dir = std::env::temp_dir().join(format!("faceless-cli-models-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for m in ["mtcnn", "classifier"] {
+        std::os::unix::fs::symlink(repo().join("models").join(m), dir.join(m)).unwrap();
+    }
+    let models = path_str(&dir);
+    let args = ["analyze", "--models", &models, "tests/data/astronaut.png"];
+    let (code, _, err) = faceless(&args);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = faceless(&[&args[..3], &["--classifier", "fast"], &args[3..]].concat());
+    assert_eq!(code, 3, "{out}");
+    assert!(err.contains("classifier-fast/"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

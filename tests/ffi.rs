@@ -431,3 +431,87 @@ fn image(kind: i32, path: *const c_char, data: &[u8]) -> FacelessImage {
         format: 0,
     }
 }
+
+fn options() -> FacelessOptions {
+    let mut o = std::mem::MaybeUninit::<FacelessOptions>::uninit();
+    unsafe { faceless_options_init(o.as_mut_ptr()) };
+    let mut o = unsafe { o.assume_init() };
+    o.max_concurrency = 1;
+    o
+}
+
+/// Creates a pipeline from `o`, analyses the sample and returns its one
+/// face's gender probabilities, or the status of the failed creation.
+fn sample_gender(o: &FacelessOptions) -> Result<Vec<f32>, i32> {
+    let mut p = null_mut();
+    let st = unsafe { faceless_pipeline_create(o, &mut p) };
+    if st != FACELESS_OK {
+        assert!(p.is_null());
+        return Err(st);
+    }
+    let mut r = null_mut();
+    let path = data("astronaut.png");
+    let st = unsafe { faceless_analyze_file(p, path.as_ptr(), &mut r) };
+    assert_eq!(st, FACELESS_OK, "{}", last_error());
+    let f = faces(r);
+    assert_eq!(f.len(), 1);
+    check_prediction(&f[0].gender, 2);
+    check_prediction(&f[0].age_group, 12);
+    check_prediction(&f[0].ethnicity, 5);
+    let probs = unsafe { std::slice::from_raw_parts(f[0].gender.probs, 2) }.to_vec();
+    unsafe { faceless_result_free(r) };
+    unsafe { faceless_pipeline_free(p) };
+    Ok(probs)
+}
+
+#[test]
+fn classifier_option_defaults_to_accurate_and_fast_runs() {
+    assert_eq!(FACELESS_CLASSIFIER_ACCURATE, 0);
+    assert_eq!(FACELESS_CLASSIFIER_FAST, 1);
+    let mut o = options();
+    assert_eq!(o.classifier, FACELESS_CLASSIFIER_ACCURATE);
+    let accurate = sample_gender(&o).unwrap();
+    o.classifier = FACELESS_CLASSIFIER_FAST;
+    let fast = sample_gender(&o).unwrap();
+    // The same models answer the same; different ones, differently.
+    let same_model = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models/classifier/faceless-attributes.onnx"),
+    )
+    .unwrap()
+        == std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("models/classifier-fast/faceless-attributes.onnx"),
+        )
+        .unwrap();
+    assert_eq!(accurate == fast, same_model, "{accurate:?} {fast:?}");
+}
+
+#[test]
+fn unknown_classifier_is_refused_by_name() {
+    let mut o = options();
+    o.classifier = 2;
+    assert_eq!(sample_gender(&o), Err(FACELESS_ERR_INVALID_ARGUMENT));
+    let e = last_error();
+    assert!(e.contains("options.classifier is 2"), "{e}");
+    o.classifier = u32::MAX;
+    assert_eq!(sample_gender(&o), Err(FACELESS_ERR_INVALID_ARGUMENT));
+}
+
+#[test]
+fn a_struct_size_ending_before_classifier_means_accurate() {
+    let mut o = options();
+    let v1 = std::mem::offset_of!(FacelessOptions, classifier);
+    o.struct_size = v1 as u32;
+    // Past the caller's struct_size: never read, whatever it holds.
+    o.classifier = 7;
+    sample_gender(&o).unwrap();
+    // One byte short of the version-1 fields is refused.
+    o.struct_size = v1 as u32 - 1;
+    assert_eq!(sample_gender(&o), Err(FACELESS_ERR_INVALID_ARGUMENT));
+    assert!(last_error().contains("struct_size"));
+    // Larger (a newer header) is accepted; the unknown tail is ignored.
+    o.struct_size = std::mem::size_of::<FacelessOptions>() as u32 + 16;
+    o.classifier = FACELESS_CLASSIFIER_FAST;
+    sample_gender(&o).unwrap();
+}

@@ -38,16 +38,22 @@ fn mtcnn_models_match_their_checksums() {
     assert_eq!(check_sums("models/mtcnn"), 3);
 }
 
-#[test]
-fn classifier_matches_its_checksums_and_manifest() {
-    assert!(check_sums("models/classifier") >= 1);
+fn check_classifier(dir: &str) {
+    assert!(check_sums(dir) >= 1);
     let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("models/classifier/faceless-attributes.json"))
-            .unwrap(),
+        &std::fs::read_to_string(repo().join(dir).join("faceless-attributes.json")).unwrap(),
     )
     .unwrap();
-    let onnx = repo()
-        .join("models/classifier")
-        .join(manifest["onnx"].as_str().unwrap());
+    let onnx = repo().join(dir).join(manifest["onnx"].as_str().unwrap());
     assert_eq!(manifest["sha256"].as_str().unwrap(), sha256(&onnx));
+}
+
+#[test]
+fn classifier_matches_its_checksums_and_manifest() {
+    check_classifier("models/classifier");
+}
+
+#[test]
+fn fast_classifier_matches_its_checksums_and_manifest() {
+    check_classifier("models/classifier-fast");
 }

@@ -75,7 +75,7 @@ lic="$prefix/share/licenses"
 rm -rf "$lic/faceless" "$lic/onnxruntime"
 install -d "$lic/faceless/models" "$lic/onnxruntime"
 install -m 0644 "$root/LICENSE" "$root/MODEL_CARD.md" "$lic/faceless/"
-for m in mtcnn classifier backbones; do
+for m in mtcnn classifier classifier-fast backbones; do
     install -m 0644 "$root/models/$m/README.md" "$lic/faceless/models/$m.md"
 done
 install -m 0644 "$root/models/classifier/THIRD_PARTY_LICENSES.txt" "$lic/faceless/models/classifier-third-party.txt"

@@ -51,6 +51,7 @@ section "installed layout"
         share/licenses/faceless/LICENSE share/licenses/faceless/MODEL_CARD.md \
         share/licenses/faceless/models/mtcnn.md share/licenses/faceless/models/classifier.md \
         share/licenses/faceless/models/classifier-third-party.txt \
+        share/licenses/faceless/models/classifier-fast.md \
         share/licenses/onnxruntime/LICENSE share/licenses/onnxruntime/ThirdPartyNotices.txt \
         share/doc/faceless/CHANGELOG.md; do
         [ -e "$f" ] || { echo "missing: $f" >&2; exit 1; }

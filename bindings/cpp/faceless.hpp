@@ -63,6 +63,13 @@ enum class PixelFormat : int32_t {
     Gray8 = FACELESS_PIXEL_FORMAT_GRAY8,
 };
 
+/// Which classifier runs (FacelessOptions.classifier): `Fast` takes less
+/// time and memory per face for somewhat lower accuracy.
+enum class Classifier : uint32_t {
+    Accurate = FACELESS_CLASSIFIER_ACCURATE,
+    Fast = FACELESS_CLASSIFIER_FAST,
+};
+
 /// One classifier answer with the probability of every class.
 struct Prediction {
     int index = 0;
@@ -101,6 +108,7 @@ struct Options {
     std::string model_dir;            // empty = embedded models
     uint64_t max_pixels;              // 0 = library default
     uint32_t max_concurrency;         // 0 = number of CPUs
+    Classifier classifier;            // Accurate (default) or Fast
 
     Options() {
         FacelessOptions o;
@@ -110,6 +118,7 @@ struct Options {
         intra_threads = o.intra_threads;
         max_pixels = o.max_pixels;
         max_concurrency = o.max_concurrency;
+        classifier = static_cast<Classifier>(o.classifier);
     }
 };
 
@@ -207,6 +216,7 @@ public:
         o.model_dir = options.model_dir.empty() ? nullptr : options.model_dir.c_str();
         o.max_pixels = options.max_pixels;
         o.max_concurrency = options.max_concurrency;
+        o.classifier = static_cast<uint32_t>(options.classifier);
         detail::check(faceless_pipeline_create(&o, &handle_));
     }
     ~Pipeline() { faceless_pipeline_free(handle_); }

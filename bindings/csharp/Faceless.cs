@@ -36,6 +36,14 @@ namespace Faceless
         Internal = 10,
     }
 
+    /// <summary>Which classifier runs (FacelessOptions.classifier): Fast takes
+    /// less time and memory per face for somewhat lower accuracy.</summary>
+    public enum Classifier : uint
+    {
+        Accurate = 0,
+        Fast = 1,
+    }
+
     /// <summary>Layout of one raw pixel (8 bits per channel).</summary>
     public enum PixelFormat
     {
@@ -104,6 +112,8 @@ namespace Faceless
         public string ModelDir { get; set; }
         public ulong MaxPixels { get; set; }
         public uint MaxConcurrency { get; set; }
+        /// <summary>Accurate (default) or Fast.</summary>
+        public Classifier Classifier { get; set; }
 
         public Options()
         {
@@ -114,6 +124,7 @@ namespace Faceless
             IntraThreads = o.intra_threads;
             MaxPixels = o.max_pixels;
             MaxConcurrency = o.max_concurrency;
+            Classifier = (Classifier)o.classifier;
         }
     }
 
@@ -190,6 +201,7 @@ namespace Faceless
             o.intra_threads = options.IntraThreads;
             o.max_pixels = options.MaxPixels;
             o.max_concurrency = options.MaxConcurrency;
+            o.classifier = (uint)options.Classifier;
             var strings = new List<IntPtr>();
             try
             {
@@ -324,6 +336,7 @@ namespace Faceless
             public IntPtr model_dir;
             public ulong max_pixels;
             public uint max_concurrency;
+            public uint classifier;
         }
 
         [StructLayout(LayoutKind.Sequential)]

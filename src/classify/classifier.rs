@@ -8,7 +8,7 @@ use image::RgbImage;
 use ort::session::Session;
 
 use super::manifest::Manifest;
-use super::{Attributes, ClassifierSpec};
+use super::{Attributes, ClassifierChoice, ClassifierSpec};
 use crate::error::Result;
 use crate::runtime;
 use crate::session_pool::Pool;
@@ -30,9 +30,15 @@ impl std::fmt::Debug for Classifier {
 }
 
 impl Classifier {
-    /// Loads the classifier and checks it against its manifest.
+    /// Loads the default classifier ([`ClassifierChoice::Accurate`]) and
+    /// checks it against its manifest.
     pub fn new(sessions: &SessionOptions) -> Result<Self> {
-        let (onnx, json) = sessions.models.load_classifier()?;
+        Self::with_choice(sessions, ClassifierChoice::default())
+    }
+
+    /// Loads the chosen classifier and checks it against its manifest.
+    pub fn with_choice(sessions: &SessionOptions, choice: ClassifierChoice) -> Result<Self> {
+        let (onnx, json) = sessions.models.load_classifier(choice)?;
         let manifest = Manifest::parse(&json)?;
         manifest.check_onnx(&onnx)?;
         let spec = Arc::new(ClassifierSpec::new(manifest));
@@ -45,6 +51,11 @@ impl Classifier {
             Ok(session)
         })?;
         Ok(Classifier { spec, pool })
+    }
+
+    /// The classifier's name and version, from its manifest.
+    pub fn version(&self) -> (&str, &str) {
+        (&self.spec.manifest.name, &self.spec.manifest.version)
     }
 
     pub(crate) fn spec(&self) -> &ClassifierSpec {

@@ -1,6 +1,7 @@
 //! Face attributes: age group, age in years, gender and ethnicity, from an
 //! aligned face chip, with temperature-calibrated probabilities.
 
+mod choice;
 mod classifier;
 pub(crate) mod manifest;
 
@@ -10,6 +11,7 @@ use image::imageops::FilterType;
 use image::RgbImage;
 use ort::session::Session;
 
+pub use choice::ClassifierChoice;
 pub use classifier::Classifier;
 use manifest::{Manifest, OUTPUTS};
 pub use manifest::{AGE_GROUPS, ETHNICITY_LABELS, GENDER_LABELS};

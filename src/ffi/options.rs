@@ -6,7 +6,13 @@ use std::path::PathBuf;
 
 use super::status::{guard, non_null, Fail};
 use crate::runtime::{ExecutionProvider, RuntimeOptions};
-use crate::{DetectorOptions, ModelSource, Pipeline};
+use crate::{ClassifierChoice, DetectorOptions, ModelSource, Pipeline};
+
+/// `FacelessOptions.classifier`: the most accurate classifier (the default).
+pub const FACELESS_CLASSIFIER_ACCURATE: u32 = 0;
+/// `FacelessOptions.classifier`: the previous classifier, kept because it
+/// takes less time and memory per face for somewhat lower accuracy.
+pub const FACELESS_CLASSIFIER_FAST: u32 = 1;
 
 /// Options for `faceless_pipeline_create`.
 ///
@@ -18,8 +24,9 @@ use crate::{DetectorOptions, ModelSource, Pipeline};
 #[derive(Debug, Clone, Copy)]
 pub struct FacelessOptions {
     /// `sizeof(FacelessOptions)` as the caller compiled it; set by
-    /// `faceless_options_init`. Smaller than the version-1 layout (or 0) is
-    /// `FACELESS_ERR_INVALID_ARGUMENT`; larger is accepted and the unknown
+    /// `faceless_options_init`. Smaller than the version-1 fields (up to
+    /// `max_concurrency`, or 0) is `FACELESS_ERR_INVALID_ARGUMENT`; fields
+    /// beyond it keep their defaults; larger is accepted and the unknown
     /// tail ignored.
     pub struct_size: u32,
     /// Smallest face side looked for, in pixels (default 20).
@@ -49,8 +56,10 @@ pub struct FacelessOptions {
     /// path naming another file is `FACELESS_ERR_RUNTIME`.
     pub ort_library_path: *const c_char,
     /// Directory holding `mtcnn/{pnet,rnet,onet}.onnx` and
-    /// `classifier/faceless-attributes.{onnx,json}`; NULL (default) uses the
-    /// models built into the library.
+    /// `classifier/faceless-attributes.{onnx,json}` (for
+    /// `FACELESS_CLASSIFIER_FAST`, `classifier-fast/` with the same files;
+    /// without it, `FACELESS_ERR_MODEL`); NULL (default) uses the models
+    /// built into the library.
     pub model_dir: *const c_char,
     /// Largest image accepted, as width × height; 0 (default) means
     /// 40 000 000. Checked on the size an encoded image's header declares
@@ -65,10 +74,26 @@ pub struct FacelessOptions {
     /// so this also bounds the footprint. 0 (default) means the number of
     /// CPUs.
     pub max_concurrency: u32,
+    /// Which classifier runs: `FACELESS_CLASSIFIER_ACCURATE` (0, default)
+    /// or `FACELESS_CLASSIFIER_FAST` (1), which takes less time and memory
+    /// per face for somewhat lower accuracy (MODEL_CARD.md, "Accuracy against
+    /// cost"). Both are built into the library. Any other value is
+    /// `FACELESS_ERR_INVALID_ARGUMENT`. A `struct_size` that ends before
+    /// this field means accurate. On 64-bit targets the field fills what
+    /// was the tail padding of the version-1 layout, so `sizeof` did not
+    /// change.
+    pub classifier: u32,
 }
 
-/// The size of the version-1 layout of `FacelessOptions`.
-pub(crate) const OPTIONS_V1_SIZE: usize = std::mem::size_of::<FacelessOptions>();
+/// Where the version-1 fields end: the smallest `struct_size` accepted.
+pub(crate) const OPTIONS_V1_SIZE: usize = std::mem::offset_of!(FacelessOptions, classifier);
+
+// `faceless_options_init` writes a whole `FacelessOptions` into memory sized
+// by the caller's header: a field that made the struct larger than the
+// version-1 layout was (64 bytes on 64-bit targets) would overrun callers
+// built against that layout.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<FacelessOptions>() == 64);
 
 impl Default for FacelessOptions {
     fn default() -> Self {
@@ -83,6 +108,7 @@ impl Default for FacelessOptions {
             model_dir: std::ptr::null(),
             max_pixels: 0,
             max_concurrency: 0,
+            classifier: FACELESS_CLASSIFIER_ACCURATE,
         }
     }
 }
@@ -147,22 +173,47 @@ fn parse_providers(list: Option<&str>) -> Result<Vec<ExecutionProvider>, Fail> {
     Ok(out)
 }
 
-unsafe fn build(options: *const FacelessOptions) -> Result<FacelessPipeline, Fail> {
-    let o = if options.is_null() {
-        FacelessOptions::default()
-    } else {
-        // SAFETY: the caller passes a readable FacelessOptions of at least
-        // struct_size bytes; we check that covers version 1 before reading
-        // past the first field.
-        let size = unsafe { std::ptr::addr_of!((*options).struct_size).read_unaligned() };
-        if (size as usize) < OPTIONS_V1_SIZE {
-            return Err(Fail::Invalid(format!(
-                "options.struct_size is {size}; expected at least {OPTIONS_V1_SIZE} \
-                 (call faceless_options_init first)"
-            )));
-        }
-        unsafe { options.read_unaligned() }
+/// The caller's options: its first `struct_size` bytes over the defaults.
+unsafe fn read_options(options: *const FacelessOptions) -> Result<FacelessOptions, Fail> {
+    let mut o = FacelessOptions::default();
+    if options.is_null() {
+        return Ok(o);
+    }
+    // SAFETY: the caller passes a readable FacelessOptions of at least
+    // struct_size bytes; we check that covers version 1 before reading past
+    // the first field, and read no further than it says.
+    let size = unsafe { std::ptr::addr_of!((*options).struct_size).read_unaligned() } as usize;
+    if size < OPTIONS_V1_SIZE {
+        return Err(Fail::Invalid(format!(
+            "options.struct_size is {size}; expected at least {OPTIONS_V1_SIZE} \
+             (call faceless_options_init first)"
+        )));
+    }
+    let n = size.min(std::mem::size_of::<FacelessOptions>());
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            options.cast::<u8>(),
+            std::ptr::addr_of_mut!(o).cast::<u8>(),
+            n,
+        )
     };
+    Ok(o)
+}
+
+fn classifier_choice(code: u32) -> Result<ClassifierChoice, Fail> {
+    match code {
+        FACELESS_CLASSIFIER_ACCURATE => Ok(ClassifierChoice::Accurate),
+        FACELESS_CLASSIFIER_FAST => Ok(ClassifierChoice::Fast),
+        _ => Err(Fail::Invalid(format!(
+            "options.classifier is {code}; expected FACELESS_CLASSIFIER_ACCURATE (0) \
+             or FACELESS_CLASSIFIER_FAST (1)"
+        ))),
+    }
+}
+
+unsafe fn build(options: *const FacelessOptions) -> Result<FacelessPipeline, Fail> {
+    let o = unsafe { read_options(options)? };
+    let classifier = classifier_choice(o.classifier)?;
     if o.intra_threads < 0 {
         return Err(Fail::Invalid(format!(
             "options.intra_threads is {}; expected 0 or more",
@@ -194,6 +245,7 @@ unsafe fn build(options: *const FacelessOptions) -> Result<FacelessPipeline, Fai
         .models(models)
         .max_sessions(o.max_concurrency as usize)
         .max_pixels(o.max_pixels)
+        .classifier(classifier)
         .build()?;
     Ok(FacelessPipeline { inner })
 }
@@ -204,7 +256,8 @@ unsafe fn build(options: *const FacelessOptions) -> Result<FacelessPipeline, Fai
 /// `faceless_pipeline_free`; on failure `*out` is set to NULL.
 ///
 /// Errors: `FACELESS_ERR_NULL_POINTER` (`out`), `FACELESS_ERR_INVALID_ARGUMENT`
-/// (bad `struct_size`, unknown provider name, out-of-range option),
+/// (bad `struct_size`, unknown provider name or classifier, out-of-range
+/// option),
 /// `FACELESS_ERR_RUNTIME`, `FACELESS_ERR_EXECUTION_PROVIDER_UNAVAILABLE`,
 /// `FACELESS_ERR_MODEL`, `FACELESS_ERR_IO`.
 #[no_mangle]
@@ -225,7 +278,8 @@ pub unsafe extern "C" fn faceless_pipeline_create(
 /// Sets a pipeline's limits on encoded input, beyond `max_pixels` (which is
 /// in `FacelessOptions`). These are a function, not option fields:
 /// `faceless_options_init` writes a whole `FacelessOptions`, so the struct
-/// cannot grow without overrunning callers compiled against this layout.
+/// cannot grow without overrunning callers compiled against a smaller
+/// layout (`classifier` took the version-1 layout's tail padding).
 ///
 /// - `max_input_bytes`: largest encoded input in bytes, an encoded buffer or
 ///   a file (which is then never read further). 0 means the default:

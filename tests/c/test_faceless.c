@@ -11,6 +11,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,8 @@ TEST(options_init_defaults) {
     CHECK(o.thresholds[0] == 0.6f && o.thresholds[1] == 0.7f && o.thresholds[2] == 0.7f);
     CHECK(o.intra_threads == 0 && o.max_pixels == 0 && o.max_concurrency == 0);
     CHECK(o.execution_providers == NULL && o.ort_library_path == NULL && o.model_dir == NULL);
+    CHECK(o.classifier == FACELESS_CLASSIFIER_ACCURATE && FACELESS_CLASSIFIER_ACCURATE == 0);
+    CHECK(FACELESS_CLASSIFIER_FAST == 1);
     faceless_options_init(NULL); /* ignored */
 }
 
@@ -172,9 +175,45 @@ TEST(create_bad_struct_size) {
     CHECK_STATUS(faceless_pipeline_create(&o, &p), FACELESS_ERR_INVALID_ARGUMENT);
     CHECK(p == NULL);
     CHECK(contains(faceless_last_error(), "struct_size"));
-    o.struct_size = sizeof(FacelessOptions) - 4;
+    /* one field short of the version-1 layout */
+    o.struct_size = offsetof(FacelessOptions, classifier) - 4;
     CHECK_STATUS(faceless_pipeline_create(&o, &p), FACELESS_ERR_INVALID_ARGUMENT);
     CHECK(p == NULL);
+}
+
+TEST(create_bad_classifier) {
+    FacelessOptions o;
+    faceless_options_init(&o);
+    o.classifier = 2;
+    FacelessPipeline *p = (FacelessPipeline *)&o;
+    CHECK_STATUS(faceless_pipeline_create(&o, &p), FACELESS_ERR_INVALID_ARGUMENT);
+    CHECK(p == NULL);
+    CHECK(contains(faceless_last_error(), "options.classifier"));
+}
+
+/* Both classifiers answer the sample; a struct_size ending before the
+ * field (the version-1 fields) means accurate whatever the field holds. */
+TEST(create_fast_and_v1_classifier) {
+    const uint32_t sizes[2] = {sizeof(FacelessOptions), offsetof(FacelessOptions, classifier)};
+    const uint32_t choices[2] = {FACELESS_CLASSIFIER_FAST, 7};
+    for (int i = 0; i < 2; i++) {
+        FacelessOptions o;
+        faceless_options_init(&o);
+        o.struct_size = sizes[i];
+        o.classifier = choices[i];
+        o.max_concurrency = 1;
+        FacelessPipeline *p = NULL;
+        CHECK_STATUS(faceless_pipeline_create(&o, &p), FACELESS_OK);
+        FacelessResult *r = NULL;
+        CHECK_STATUS(faceless_analyze_file(p, data_path("astronaut.png"), &r), FACELESS_OK);
+        CHECK(r != NULL && r->face_count == 1);
+        if (r && r->face_count == 1) {
+            const FacelessPrediction *g = &r->faces[0].gender;
+            CHECK(g->count == 2 && fabsf(g->probs[0] + g->probs[1] - 1.0f) < 1e-3f);
+        }
+        faceless_result_free(r);
+        faceless_pipeline_free(p);
+    }
 }
 
 TEST(create_unknown_provider) {
@@ -689,6 +728,8 @@ int main(int argc, char **argv) {
     }
     RUN(create_larger_struct_size);
     RUN(create_cuda_unavailable);
+    RUN(create_bad_classifier);
+    RUN(create_fast_and_v1_classifier);
     RUN(create_cpu_provider_explicit);
     RUN(create_missing_model_dir);
     RUN(create_bad_detector_option);

@@ -65,6 +65,31 @@ TEST(Options, DefaultsComeFromTheLibrary) {
     EXPECT_FLOAT_EQ(o.min_face_size, 20.0f);
     EXPECT_FLOAT_EQ(o.thresholds[0], 0.6f);
     EXPECT_EQ(o.max_concurrency, 0u);
+    EXPECT_EQ(o.classifier, faceless::Classifier::Accurate);
+}
+
+TEST(Pipeline, FastAndAccurateClassifiersBothRun) {
+    for (faceless::Classifier c : {faceless::Classifier::Accurate, faceless::Classifier::Fast}) {
+        faceless::Options o;
+        o.max_concurrency = 1;
+        o.classifier = c;
+        faceless::Pipeline p(o);
+        faceless::Analysis a = p.analyze_file(data("astronaut.png"));
+        ASSERT_EQ(a.faces.size(), 1u);
+        expect_prediction(a.faces[0].gender, 2);
+        expect_prediction(a.faces[0].age_group, 12);
+        expect_prediction(a.faces[0].ethnicity, 5);
+    }
+    // The value reaches the library, which refuses one it does not know.
+    faceless::Options bad;
+    bad.classifier = static_cast<faceless::Classifier>(2);
+    try {
+        faceless::Pipeline p(bad);
+        ADD_FAILURE() << "classifier 2 was accepted";
+    } catch (const faceless::Error& e) {
+        EXPECT_EQ(e.status(), FACELESS_ERR_INVALID_ARGUMENT);
+        EXPECT_NE(std::string(e.what()).find("options.classifier"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Pipeline, AstronautHasOneFace) {

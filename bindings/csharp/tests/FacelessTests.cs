@@ -109,6 +109,7 @@ internal static class FacelessTests
         {
             var o = new Options();
             Check(o.MinFaceSize == 20f && o.Thresholds[0] == 0.6f && o.MaxConcurrency == 0, "defaults");
+            Check(o.Classifier == Classifier.Accurate, "accurate by default");
         });
 
         Run("bad_options", () =>
@@ -126,6 +127,27 @@ internal static class FacelessTests
 
         Run("cuda_unavailable", () =>
             Throws(Status.ExecutionProviderUnavailable, () => new Pipeline(new Options { ExecutionProviders = "cuda" }), "cuda"));
+
+        Run("fast_and_accurate_classifiers", () =>
+        {
+            foreach (var c in new[] { Classifier.Accurate, Classifier.Fast })
+            {
+                using (var p = new Pipeline(new Options { Classifier = c, MaxConcurrency = 1 }))
+                {
+                    var faces = p.AnalyzeFile(Data("astronaut.png")).Faces;
+                    Check(faces.Count == 1, c + ": one face");
+                    if (faces.Count == 1)
+                    {
+                        CheckPrediction(faces[0].Gender, 2, c + " gender");
+                        CheckPrediction(faces[0].AgeGroup, 12, c + " age group");
+                        CheckPrediction(faces[0].Ethnicity, 5, c + " ethnicity");
+                    }
+                }
+            }
+            // The value reaches the library, which refuses one it does not know.
+            Throws(Status.InvalidArgument, () => new Pipeline(new Options { Classifier = (Classifier)2 }), "classifier 2");
+            Check(System.Runtime.InteropServices.Marshal.SizeOf(typeof(Native.FacelessOptions)) == 64, "FacelessOptions is 64 bytes as in C");
+        });
 
         Run("missing_model_dir", () =>
             Throws(Status.Model, () => new Pipeline(new Options { ModelDir = "/nonexistent" }), "model dir"));
@@ -237,6 +259,7 @@ internal static class FacelessTests
             CheckEnum<Status>(header, @"#define FACELESS_(OK|ERR_[A-Z0-9_]+) (-?\d+)", "ERR_");
             CheckEnum<PixelFormat>(header, @"FACELESS_PIXEL_FORMAT_([A-Z0-9_]+) = (\d+)", "");
             CheckEnum<ImageKind>(header, @"FACELESS_IMAGE_KIND_([A-Z0-9_]+) = (\d+)", "");
+            CheckEnum<Classifier>(header, @"#define FACELESS_CLASSIFIER_([A-Z0-9_]+) (\d+)", "");
         });
 
         Run("classify_aligned", () =>

@@ -68,6 +68,17 @@ func (e *Error) Error() string { return "faceless: " + e.Message }
 // ErrClosed is returned by calls on a closed Pipeline.
 var ErrClosed = errors.New("faceless: pipeline is closed")
 
+// Classifier chooses the classifier a Pipeline runs
+// (FacelessOptions.classifier): ClassifierFast takes less time and memory per
+// face for somewhat lower accuracy.
+type Classifier uint32
+
+// Classifiers.
+const (
+	ClassifierAccurate Classifier = C.FACELESS_CLASSIFIER_ACCURATE
+	ClassifierFast     Classifier = C.FACELESS_CLASSIFIER_FAST
+)
+
 // PixelFormat is the layout of one raw pixel (8 bits per channel).
 type PixelFormat int32
 
@@ -122,11 +133,12 @@ type Options struct {
 	MinFaceSize        float32
 	Thresholds         [3]float32
 	IntraThreads       int
-	ExecutionProviders string // e.g. "cuda,cpu"; "" = CPU
-	OrtLibraryPath     string // "" = ORT_DYLIB_PATH, then beside libfaceless
-	ModelDir           string // "" = the models built into the library
-	MaxPixels          uint64 // 0 = library default
-	MaxConcurrency     uint32 // 0 = number of CPUs
+	ExecutionProviders string     // e.g. "cuda,cpu"; "" = CPU
+	OrtLibraryPath     string     // "" = ORT_DYLIB_PATH, then beside libfaceless
+	ModelDir           string     // "" = the models built into the library
+	MaxPixels          uint64     // 0 = library default
+	MaxConcurrency     uint32     // 0 = number of CPUs
+	Classifier         Classifier // ClassifierAccurate (default) or ClassifierFast
 }
 
 // DefaultOptions returns the library's defaults.
@@ -139,6 +151,7 @@ func DefaultOptions() Options {
 		IntraThreads:   int(o.intra_threads),
 		MaxPixels:      uint64(o.max_pixels),
 		MaxConcurrency: uint32(o.max_concurrency),
+		Classifier:     Classifier(o.classifier),
 	}
 }
 
@@ -190,6 +203,7 @@ func New(opts *Options) (*Pipeline, error) {
 	defer C.free(unsafe.Pointer(c.model_dir))
 	c.max_pixels = C.uint64_t(o.MaxPixels)
 	c.max_concurrency = C.uint32_t(o.MaxConcurrency)
+	c.classifier = C.uint32_t(o.Classifier)
 
 	p := &Pipeline{}
 	if err := call(func() C.int32_t { return C.faceless_pipeline_create(&c, &p.ptr) }); err != nil {

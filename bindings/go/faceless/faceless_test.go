@@ -181,6 +181,35 @@ func TestBadOptions(t *testing.T) {
 	}
 }
 
+func TestFastAndAccurateClassifiers(t *testing.T) {
+	if DefaultOptions().Classifier != ClassifierAccurate {
+		t.Errorf("default classifier %d", DefaultOptions().Classifier)
+	}
+	for _, c := range []Classifier{ClassifierAccurate, ClassifierFast} {
+		o := DefaultOptions()
+		o.Classifier = c
+		o.MaxConcurrency = 1
+		p, err := New(&o)
+		if err != nil {
+			t.Fatalf("classifier %d: %v", c, err)
+		}
+		a, err := p.AnalyzeFile(dataPath("astronaut.png"))
+		p.Close()
+		if err != nil || len(a.Faces) != 1 {
+			t.Fatalf("classifier %d: %v, %v", c, a, err)
+		}
+		checkPrediction(t, "gender", a.Faces[0].Gender, 2)
+		checkPrediction(t, "age group", a.Faces[0].AgeGroup, 12)
+		checkPrediction(t, "ethnicity", a.Faces[0].Ethnicity, 5)
+	}
+	// The value reaches the library, which refuses one it does not know.
+	o := DefaultOptions()
+	o.Classifier = 2
+	if _, err := New(&o); code(err) != StatusInvalidArgument || !strings.Contains(err.Error(), "options.classifier") {
+		t.Errorf("classifier 2: %v", err)
+	}
+}
+
 func TestBatch(t *testing.T) {
 	jpg, _ := os.ReadFile(dataPath("astronaut.jpg"))
 	trunc, _ := os.ReadFile(dataPath("truncated.jpg"))

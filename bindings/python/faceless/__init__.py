@@ -345,7 +345,10 @@ class Pipeline:
     library's usual search), `model_dir` (default: the models built in),
     `max_pixels`, `max_concurrency` (calls served in parallel and images a
     batch runs at once; default the number of CPUs), `max_input_bytes` and
-    `max_pixels_per_byte` (faceless_pipeline_set_input_limits).
+    `max_pixels_per_byte` (faceless_pipeline_set_input_limits), and
+    `classifier`: "accurate" (default) or "fast", which takes less time and
+    memory per face for somewhat lower accuracy (MODEL_CARD.md, "Accuracy
+    against cost").
 
     One Pipeline may be shared by any number of threads; calls release the
     GIL and run in parallel. Use it as a context manager or call close().
@@ -364,8 +367,12 @@ class Pipeline:
         max_concurrency: int = 0,
         max_input_bytes: int = 0,
         max_pixels_per_byte: int = 0,
+        classifier: str = "accurate",
     ):
         self._handle: ctypes.c_void_p | None = None
+        if classifier not in _native.CLASSIFIERS:
+            raise ValueError(f"classifier: one of {', '.join(_native.CLASSIFIERS)}, not {classifier!r}")
+        self.classifier = classifier
         o = _native.Options()
         lib.faceless_options_init(ctypes.byref(o))
         o.min_face_size = float(min_face_size)
@@ -392,6 +399,7 @@ class Pipeline:
         o.model_dir = c_str(None if model_dir is None else os.fspath(model_dir))
         o.max_pixels = int(max_pixels)
         o.max_concurrency = int(max_concurrency)
+        o.classifier = _native.CLASSIFIERS[classifier]
         handle = ctypes.c_void_p()
         _check(lib.faceless_pipeline_create(ctypes.byref(o), ctypes.byref(handle)))
         self._handle = handle

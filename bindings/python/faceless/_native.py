@@ -38,6 +38,8 @@ ERR_INTERNAL = 10
 
 # FacelessPixelFormat
 PIXEL_FORMATS = {"rgb": 0, "bgr": 1, "rgba": 2, "bgra": 3, "gray": 4}
+# FacelessOptions.classifier: FACELESS_CLASSIFIER_ACCURATE, FACELESS_CLASSIFIER_FAST
+CLASSIFIERS = {"accurate": 0, "fast": 1}
 # FacelessImageKind
 KIND_FILE, KIND_ENCODED, KIND_PIXELS = 0, 1, 2
 
@@ -107,6 +109,7 @@ class Options(Structure):
         ("model_dir", c_char_p),
         ("max_pixels", c_uint64),
         ("max_concurrency", c_uint32),
+        ("classifier", c_uint32),
     ]
 
 

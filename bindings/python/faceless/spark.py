@@ -199,6 +199,8 @@ def _pipeline_options(args: argparse.Namespace) -> dict[str, Any]:
         o["min_face_size"] = args.min_face
     if args.providers:
         o["providers"] = args.providers
+    if args.classifier:
+        o["classifier"] = args.classifier
     return o
 
 
@@ -213,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="ONNX Runtime threads per model run (default 1)")
     ap.add_argument("--min-face", type=float)
     ap.add_argument("--providers", help="e.g. cuda,cpu")
+    ap.add_argument("--classifier", choices=["accurate", "fast"],
+                    help="accurate (default) or fast: less time per face, somewhat less accurate")
     ap.add_argument("--partitions", type=int, help="repartition the images first")
     ap.add_argument("--bench", action="store_true",
                     help="measure images/s with 1 and 2 local workers against the CLI instead")

@@ -2,6 +2,7 @@
 binding tests (tests/data), the facenet-pytorch golden boxes (tests/golden,
 as tests/detect_parity.rs), and the CLI's --json output."""
 
+import ctypes
 import json
 import math
 import os
@@ -11,7 +12,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import DATA, GOLDEN, cli, cli_json, shared
+from conftest import DATA, GOLDEN, REPO, cli, cli_json, shared
 
 import faceless
 
@@ -328,3 +329,35 @@ def test_options_reach_the_library(pipeline):
         assert e.value.status == 5
     with pytest.raises(ValueError):
         faceless.Pipeline(thresholds=(0.6, 0.7))
+
+
+def test_fast_and_accurate_classifiers(pipeline, tmp_path):
+    assert pipeline.classifier == "accurate"
+    for name in ("accurate", "fast"):
+        with faceless.Pipeline(classifier=name, max_concurrency=1) as p:
+            assert p.classifier == name
+            faces = p.analyze(data("astronaut.png")).faces
+            assert len(faces) == 1
+            check_prediction(faces[0].gender, 2)
+            check_prediction(faces[0].age_group, 12)
+            check_prediction(faces[0].ethnicity, 5)
+    with pytest.raises(ValueError, match="accurate, fast"):
+        faceless.Pipeline(classifier="medium")
+    # The option reaches the library: `fast` from a models directory without
+    # classifier-fast/ is the library's model error, `accurate` is not.
+    for m in ("mtcnn", "classifier"):
+        os.symlink(REPO / "models" / m, tmp_path / m)
+    with faceless.Pipeline(model_dir=tmp_path, max_concurrency=1) as p:
+        assert len(p.analyze(data("astronaut.png")).faces) == 1
+    with pytest.raises(faceless.FacelessError, match="classifier-fast/") as e:
+        faceless.Pipeline(model_dir=tmp_path, classifier="fast")
+    assert e.value.status == 8
+
+
+def test_options_struct_matches_the_header():
+    """The ctypes layout of FacelessOptions is the C one: same size (the
+    classifier field fills the version-1 tail padding) and field offset."""
+    o = faceless._native.Options()
+    faceless._native.lib.faceless_options_init(ctypes.byref(o))
+    assert o.struct_size == ctypes.sizeof(faceless._native.Options) == 64
+    assert faceless._native.Options.classifier.offset == 60 and o.classifier == 0

@@ -131,6 +131,22 @@ pub enum Provider {
     Directml,
 }
 
+/// The classifiers by their command-line names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassifierArg {
+    Accurate,
+    Fast,
+}
+
+impl From<ClassifierArg> for faceless::ClassifierChoice {
+    fn from(c: ClassifierArg) -> Self {
+        match c {
+            ClassifierArg::Accurate => faceless::ClassifierChoice::Accurate,
+            ClassifierArg::Fast => faceless::ClassifierChoice::Fast,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DetectArgs {
     #[command(flatten)]
@@ -149,6 +165,12 @@ pub struct AnalyzeArgs {
     /// template: classify it whole, without detection
     #[arg(long)]
     pub aligned: bool,
+
+    /// Which classifier runs: `accurate`, or `fast`, which takes less time
+    /// and memory per face for somewhat lower accuracy (MODEL_CARD.md,
+    /// "Accuracy against cost")
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = ClassifierArg::Accurate)]
+    pub classifier: ClassifierArg,
 
     /// Also write each image with boxes, landmarks and labels drawn. With one
     /// input file, OUT is the image file to write (its extension picks the

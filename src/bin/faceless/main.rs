@@ -278,6 +278,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<bool, Failure> {
         .min_face_size(run.min_face)
         .max_pixels(limits.max_pixels)
         .max_input_bytes(limits.max_bytes)
+        .classifier(args.classifier.into())
         .build()?;
     let (files, mut all_ok, summary) = expand_inputs(&args.inputs);
     let progress = std::io::stderr().is_terminal() && files.len() > 1;
