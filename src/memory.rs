@@ -36,3 +36,38 @@ pub(crate) fn trim() {
         libc::malloc_trim(0);
     }
 }
+
+/// Drops the resident pages of model bytes compiled into the library. A
+/// session parses its model into memory of its own, so once it is made the
+/// embedded bytes are not read again until the next session is made; their
+/// pages (tens of MB, counted in the process's resident memory) are
+/// read-only and file-backed, so the kernel can drop them and read them back
+/// from the library file if they are touched again. Only pages wholly inside
+/// `bytes` are released.
+pub(crate) fn release_static(bytes: &'static [u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        let Ok(page) = usize::try_from(page) else {
+            return;
+        };
+        if page == 0 {
+            return;
+        }
+        let start = bytes.as_ptr() as usize;
+        let first = start.div_ceil(page) * page;
+        let end = (start + bytes.len()) / page * page;
+        if end > first {
+            // SAFETY: [first, end) lies inside a 'static read-only slice of the
+            // library's own image; MADV_DONTNEED on such a private file mapping
+            // only drops pages that are re-read from the file on the next access,
+            // so every later read of `bytes` still sees the same contents.
+            unsafe {
+                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = bytes;
+}

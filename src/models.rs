@@ -36,6 +36,14 @@ static CLASSIFIER_FAST: &[u8] =
     include_bytes!("../models/classifier-fast/faceless-attributes.onnx");
 static MANIFEST_FAST: &str = include_str!("../models/classifier-fast/faceless-attributes.json");
 
+/// Gives back the resident pages of every embedded model (see
+/// [`crate::memory::release_static`]); called after each session is made.
+pub(crate) fn release_embedded() {
+    for bytes in [PNET, RNET, ONET, CLASSIFIER, CLASSIFIER_FAST] {
+        crate::memory::release_static(bytes);
+    }
+}
+
 impl ModelSource {
     pub(crate) fn load_mtcnn(&self) -> Result<ModelSet> {
         Ok(match self {

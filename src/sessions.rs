@@ -45,10 +45,11 @@ impl SessionOptions {
         let (env, _) = runtime::environment(&self.runtime)?;
         // Creating a session parses and optimises the model in memory that
         // is freed at the end but that the C allocator keeps (tens of MB for
-        // the classifier); give it back.
+        // the classifier); give it back, and the embedded model bytes it read.
         let make = move |env: &ort::environment::Environment, rt: &RuntimeOptions| {
             let item = make(env, rt);
             crate::memory::trim();
+            crate::models::release_embedded();
             item
         };
         let first = make(&env, &self.runtime)?;

@@ -42,7 +42,7 @@ cp -r "$root/bindings/python/pyproject.toml" "$root/bindings/python/setup.py" \
     "$root/bindings/python/README.md" "$root/bindings/python/faceless" "$stage/"
 cp "$root/LICENSE" "$root/MODEL_CARD.md" "$stage/"
 mkdir -p "$stage/licenses"
-for m in mtcnn classifier backbones; do cp "$root/models/$m/README.md" "$stage/licenses/models-$m.md"; done
+for m in mtcnn classifier classifier-fast backbones; do cp "$root/models/$m/README.md" "$stage/licenses/models-$m.md"; done
 cp "$root/models/classifier/THIRD_PARTY_LICENSES.txt" "$stage/licenses/models-classifier-third-party.txt"
 find "$stage" -name __pycache__ -prune -exec rm -rf {} +
 cp "$lib" "$stage/faceless/libfaceless.so.0"
