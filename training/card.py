@@ -340,6 +340,11 @@ loses the UTKFace age target: the UTKFace CNN knows UTKFace's ages, not photos'.
 
 ## Accuracy against cost
 
+The library carries two classifiers with the same outputs: this one (`accurate`, the default) and
+`fast` (`models/classifier-fast/`: classifier 2.1.0, the previous default, without the MobileNet),
+chosen per pipeline (README, "Choosing the classifier"). Both are in this table; `fast`'s own
+per-group tables are in this card as of its release (git history, commit a9b8cd7).
+
 {cost_table(cost)}
 
 ### int8 against float
