@@ -72,7 +72,7 @@ echo "load before: $(load)" >&2
 run_set() {  # name reps image...
     local name="$1" n="$2"; shift 2
     for t in 1 2; do
-        for mode in detect analyze; do
+        for mode in detect analyze analyze-fast; do
             "$ours" --mode "$mode" --threads "$t" --reps "$n" "$@" | sed "s/^{/{\"set\": \"$name\", /" >> "$results"
         done
         "$py" bench/peers.py --threads "$t" --reps "$n" "$@" | sed "s/^{/{\"set\": \"$name\", /" >> "$results"
@@ -84,8 +84,9 @@ run_set 1080p "$reps" "$out/photo_1080p.jpg"
 run_set 4k "$(( (reps + 1) / 2 ))" "$out/photo_4k.jpg"
 # What an application sees: the CLI on one photo, all cores (start-up included).
 for f in photo_1080p photo_4k; do
-    for cmd in detect analyze; do
-        kb=$( { /usr/bin/time -f '%M' target/release/faceless "$cmd" "$out/$f.jpg" >/dev/null; } 2>&1 | tail -n1)
+    for cmd in detect analyze analyze-fast; do
+        args=("$cmd"); [ "$cmd" = analyze-fast ] && args=(analyze --classifier fast)
+        kb=$( { /usr/bin/time -f '%M' target/release/faceless "${args[@]}" "$out/$f.jpg" >/dev/null; } 2>&1 | tail -n1)
         echo "{\"set\": \"cli\", \"mode\": \"$cmd\", \"image\": \"$f\", \"peak_rss_mib\": $(( kb / 1024 ))}" >> "$results"
     done
 done

@@ -31,15 +31,17 @@ def main():
     names = {"photos": f"photo set ({n_images} images)", "1080p": "1920×1080 photo", "4k": "3840×2160 photo"}
 
     out = []
-    out.append("| workload | threads | faces per image | Faceless detect | Faceless analyze | facenet-pytorch detection "
-               "| facenet ÷ analyze | facenet ÷ detect |")
-    out.append("|---|---|---|---|---|---|---|---|")
+    out.append("| workload | threads | faces per image | Faceless detect | Faceless analyze | Faceless analyze, fast "
+               "classifier | facenet-pytorch detection | facenet ÷ analyze (fast) | facenet ÷ detect |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
     for s in sets:
         for t in (1, 2):
             d, a, p = get[(s, "detect", t)], get[(s, "analyze", t)], get[(s, "facenet-pytorch", t)]
-            per = lambda r: f"{r['ms_per_image']:.1f} ms ({r['pass_ms'] / max(a['faces'], 1):.1f}/face)"
-            out.append(f"| {names[s]} | {t} | {a['faces'] // a['images']} | {per(d)} | {per(a)} | {per(p)} "
-                       f"| {p['ms_per_image'] / a['ms_per_image']:.2f}× | {p['ms_per_image'] / d['ms_per_image']:.2f}× |")
+            f = get.get((s, "analyze-fast", t))
+            per = lambda r: f"{r['ms_per_image']:.1f} ms ({r['pass_ms'] / max(a['faces'], 1):.1f}/face)" if r else "-"
+            fast = f" ({p['ms_per_image'] / f['ms_per_image']:.2f}×)" if f else ""
+            out.append(f"| {names[s]} | {t} | {a['faces'] // a['images']} | {per(d)} | {per(a)} | {per(f)} | {per(p)} "
+                       f"| {p['ms_per_image'] / a['ms_per_image']:.2f}×{fast} | {p['ms_per_image'] / d['ms_per_image']:.2f}× |")
     out.append("")
     out.append("| workload | threads | CPU ms/image: detect, analyze, facenet | network alone (analyze) | our overhead: "
                "detect, analyze | peak RSS MiB: detect, analyze, facenet |")
@@ -56,8 +58,9 @@ def main():
     notes = []
     if "photos" in sets:
         sc = lambda m: get[("photos", m, 1)]["ms_per_image"] / get[("photos", m, 2)]["ms_per_image"]
+        fast = f", analyze with the fast classifier {sc('analyze-fast'):.2f}×" if ("photos", "analyze-fast", 1) in get else ""
         notes.append(f"2 threads against 1 on the photo set, throughput: detect {sc('detect'):.2f}×, "
-                     f"analyze {sc('analyze'):.2f}×, facenet-pytorch {sc('facenet-pytorch'):.2f}×.")
+                     f"analyze {sc('analyze'):.2f}×{fast}, facenet-pytorch {sc('facenet-pytorch'):.2f}×.")
     if "1080p" in sets and "4k" in sets:
         r = lambda m, t: get[("4k", m, t)]["ms_per_image"] / get[("1080p", m, t)]["ms_per_image"]
         notes.append("4K over 1080p time (4× the pixels): analyze "
@@ -67,7 +70,9 @@ def main():
     if cli:
         notes.append("Peak RSS of the CLI on one photo, all cores, start-up included: "
                      f"`faceless analyze` {cli.get(('analyze', 'photo_1080p'))} MiB at 1920×1080, "
-                     f"{cli.get(('analyze', 'photo_4k'))} MiB at 3840×2160; `faceless detect` "
+                     f"{cli.get(('analyze', 'photo_4k'))} MiB at 3840×2160 (`--classifier fast`: "
+                     f"{cli.get(('analyze-fast', 'photo_1080p'))} and {cli.get(('analyze-fast', 'photo_4k'))} MiB); "
+                     "`faceless detect` "
                      f"{cli.get(('detect', 'photo_1080p'))} and {cli.get(('detect', 'photo_4k'))} MiB.")
     for r in rows:
         if r["set"] == "flat":

@@ -1,7 +1,9 @@
 //! Throughput, network time and memory of one configuration, for
 //! `bench/run.sh` (not a test: `cargo bench --bench throughput -- ARGS`).
 //!
-//!   --mode detect|analyze   Detector alone, or the whole pipeline
+//!   --mode detect|analyze|analyze-fast
+//!                           Detector alone, or the whole pipeline with the
+//!                           accurate (default) or the fast classifier
 //!   --threads N             the CPU budget (`max_sessions`)
 //!   --reps N                the images N times over in one timed batch
 //!   --flat N                instead: analyse N images (cycling through the
@@ -101,10 +103,16 @@ fn main() -> Result<(), faceless::Error> {
                 .build()
         })
         .transpose()?;
+    let classifier = if a.mode == "analyze-fast" {
+        faceless::ClassifierChoice::Fast
+    } else {
+        faceless::ClassifierChoice::Accurate
+    };
     let pipeline = (a.mode != "detect")
         .then(|| {
             faceless::Pipeline::builder()
                 .max_sessions(a.threads)
+                .classifier(classifier)
                 .build()
         })
         .transpose()?;
