@@ -30,30 +30,29 @@ def main():
     n_images = get[("photos", "analyze", 1)]["images"] if "photos" in sets else 0
     names = {"photos": f"photo set ({n_images} images)", "1080p": "1920×1080 photo", "4k": "3840×2160 photo"}
 
+    # every (workload, threads) with its detect, analyze and facenet-pytorch rows
+    configs = [(s, t, get[(s, "detect", t)], get[(s, "analyze", t)], get[(s, "facenet-pytorch", t)])
+               for s in sets for t in (1, 2)]
     out = []
     out.append("| workload | threads | faces per image | Faceless detect | Faceless analyze | Faceless analyze, fast "
                "classifier | facenet-pytorch detection | facenet ÷ analyze (fast) | facenet ÷ detect |")
     out.append("|---|---|---|---|---|---|---|---|---|")
-    for s in sets:
-        for t in (1, 2):
-            d, a, p = get[(s, "detect", t)], get[(s, "analyze", t)], get[(s, "facenet-pytorch", t)]
-            f = get.get((s, "analyze-fast", t))
-            per = lambda r: f"{r['ms_per_image']:.1f} ms ({r['pass_ms'] / max(a['faces'], 1):.1f}/face)" if r else "-"
-            fast = f" ({p['ms_per_image'] / f['ms_per_image']:.2f}×)" if f else ""
-            out.append(f"| {names[s]} | {t} | {a['faces'] // a['images']} | {per(d)} | {per(a)} | {per(f)} | {per(p)} "
-                       f"| {p['ms_per_image'] / a['ms_per_image']:.2f}×{fast} | {p['ms_per_image'] / d['ms_per_image']:.2f}× |")
+    for s, t, d, a, p in configs:
+        f = get.get((s, "analyze-fast", t))
+        per = lambda r: f"{r['ms_per_image']:.1f} ms ({r['pass_ms'] / max(a['faces'], 1):.1f}/face)" if r else "-"
+        fast = f" ({p['ms_per_image'] / f['ms_per_image']:.2f}×)" if f else ""
+        out.append(f"| {names[s]} | {t} | {a['faces'] // a['images']} | {per(d)} | {per(a)} | {per(f)} | {per(p)} "
+                   f"| {p['ms_per_image'] / a['ms_per_image']:.2f}×{fast} | {p['ms_per_image'] / d['ms_per_image']:.2f}× |")
     out.append("")
     out.append("| workload | threads | CPU ms/image: detect, analyze, facenet | network alone (analyze) | our overhead: "
                "detect, analyze | peak RSS MiB: detect, analyze, facenet |")
     out.append("|---|---|---|---|---|---|")
-    for s in sets:
-        for t in (1, 2):
-            d, a, p = get[(s, "detect", t)], get[(s, "analyze", t)], get[(s, "facenet-pytorch", t)]
-            ov = lambda r: f"{100 * (r['cpu_ms_per_image'] / r['network_cpu_ms_per_image'] - 1):+.0f} %"
-            out.append(f"| {names[s]} | {t} | {d['cpu_ms_per_image']:.0f}, {a['cpu_ms_per_image']:.0f}, "
-                       f"{p['cpu_ms_per_image']:.0f} | {a['network_cpu_ms_per_image']:.0f} ms CPU "
-                       f"({a['network_cpu_ms_per_image'] / t:.0f} ms wall on {t} core{'s' if t > 1 else ''}) "
-                       f"| {ov(d)}, {ov(a)} | {d['peak_rss_mib']:.0f}, {a['peak_rss_mib']:.0f}, {p['peak_rss_mib']:.0f} |")
+    for s, t, d, a, p in configs:
+        ov = lambda r: f"{100 * (r['cpu_ms_per_image'] / r['network_cpu_ms_per_image'] - 1):+.0f} %"
+        out.append(f"| {names[s]} | {t} | {d['cpu_ms_per_image']:.0f}, {a['cpu_ms_per_image']:.0f}, "
+                   f"{p['cpu_ms_per_image']:.0f} | {a['network_cpu_ms_per_image']:.0f} ms CPU "
+                   f"({a['network_cpu_ms_per_image'] / t:.0f} ms wall on {t} core{'s' if t > 1 else ''}) "
+                   f"| {ov(d)}, {ov(a)} | {d['peak_rss_mib']:.0f}, {a['peak_rss_mib']:.0f}, {p['peak_rss_mib']:.0f} |")
     out.append("")
     notes = []
     if "photos" in sets:
