@@ -287,6 +287,10 @@ class _Pixels:
         # the C ABI takes stride x height bytes (_fits checked they exist)
         self.len = self.stride * h
 
+    def args(self) -> tuple:
+        """The C ABI's raw-pixel arguments: data, len, width, height, stride, format."""
+        return self.data, self.len, self.width, self.height, self.stride, self.format
+
     @staticmethod
     def _stride(a: Any) -> int:
         # NumPy may give a length-1 axis any stride
@@ -450,13 +454,8 @@ class Pipeline:
             _check(lib.faceless_analyze_file(h, os.fsencode(image), ctypes.byref(out)))
             return _take_result(out, shown, lossy)
         if _is_array(image):
-            px = _Pixels(image, format)
-            _check(
-                lib.faceless_analyze_pixels(
-                    h, px.data, px.len, px.width, px.height, px.stride, px.format,
-                    ctypes.byref(out),
-                )
-            )
+            px = _Pixels(image, format)  # held: its memory must outlive the call
+            _check(lib.faceless_analyze_pixels(h, *px.args(), ctypes.byref(out)))
             return _take_result(out)
         data, n = _encoded(image)
         _check(lib.faceless_analyze_encoded(h, data, n, ctypes.byref(out)))
@@ -471,13 +470,8 @@ class Pipeline:
         out = ctypes.POINTER(_native.Result)()
         shown, lossy = None, False
         if _is_array(chip):
-            px = _Pixels(chip, format)
-            _check(
-                lib.faceless_classify_aligned_pixels(
-                    h, px.data, px.len, px.width, px.height, px.stride, px.format,
-                    ctypes.byref(out),
-                )
-            )
+            px = _Pixels(chip, format)  # held: its memory must outlive the call
+            _check(lib.faceless_classify_aligned_pixels(h, *px.args(), ctypes.byref(out)))
             return _take_result(out)
         if _is_path(chip):
             shown, lossy = _shown_path(chip)
