@@ -52,12 +52,13 @@ def time_ms(runs, reps, rounds=10):
     return {k: float(np.median(v)) for k, v in ts.items()}
 
 
-def chip():
-    """A real face: the sample image cropped around its face and resized to the chip
-    (the time of a run does not depend on how well the chip is aligned)."""
+def chip(session):
+    """A real face: the sample image cropped around its face and resized to the session's
+    input chip (the time of a run does not depend on how well the chip is aligned)."""
     from PIL import Image
+    side = session.get_inputs()[0].shape[-1]
     img = Image.open(os.path.join(ROOT, "tests", "data", "astronaut.png")).convert("RGB")
-    return np.asarray(img.crop((170, 50, 280, 180)).resize((150, 150)), np.float32).transpose(2, 0, 1)[None]
+    return np.asarray(img.crop((170, 50, 280, 180)).resize((side, side)), np.float32).transpose(2, 0, 1)[None]
 
 
 def external_with(classifier_onnx, out):
@@ -93,19 +94,19 @@ def main():
         old = json.load(f)["metrics"]
     shipped = os.path.join(ROOT, "models", "classifier", "faceless-attributes.onnx")
     old_onnx = os.path.join(ROOT, "models", "backbones", "utkface-cnn.onnx")
-    x150 = chip()
     x64 = np.ascontiguousarray(np.random.default_rng(0).random((1, 3, 64, 64), np.float32))
     s_new, s_old = session(shipped), session(old_onnx)
+    x = chip(s_new)
     backbones = os.path.join(ROOT, "training", "out", "backbones-int8.onnx")
     float_onnx = os.path.join(ROOT, "training", "out", "float", "faceless-attributes.onnx")
     outs = ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
     runs = {
         "old": (s_old, {"input": x64}, outs),
-        "shipped": (s_new, {"input": x150}, outs),
-        "flip": (s_new, {"input": np.concatenate([x150, x150[..., ::-1]])}, outs),
+        "shipped": (s_new, {"input": x}, outs),
+        "flip": (s_new, {"input": np.concatenate([x, x[..., ::-1]])}, outs),
     }
     if os.path.exists(float_onnx):
-        runs["float"] = (session(float_onnx), {"input": x150}, outs)
+        runs["float"] = (session(float_onnx), {"input": x}, outs)
     with open(shipped[:-5] + ".json") as f:
         pretrained = json.load(f)["training"]["features"]
     tmp = tempfile.mkdtemp()
@@ -114,11 +115,12 @@ def main():
             import onnx.utils  # only the pretrained networks: ONNX Runtime runs every node of a graph
             pruned = os.path.join(tmp, "pretrained.onnx")
             onnx.utils.extract_model(backbones, pruned, ["input"], pretrained)
-            runs["pretrained"] = (session(pruned), {"input": x150}, pretrained)
+            runs["pretrained"] = (session(pruned), {"input": x}, pretrained)
         fast = os.path.join(ROOT, "models", "classifier-fast", "faceless-attributes.onnx")
         with open(fast[:-5] + ".json") as f:
             fast_manifest = json.load(f)
-        runs["fast"] = (session(fast), {"input": x150}, outs)
+        s_fast = session(fast)
+        runs["fast"] = (s_fast, {"input": chip(s_fast)}, outs)
         load = os.getloadavg()[0]
         timings = time_ms(runs, a.reps)
         load = max(load, os.getloadavg()[0])

@@ -17,7 +17,7 @@ images, so that the difference alignment makes is measured, not assumed:
                  aligned and resampled like any face in a photo; needs Pillow.
 
 `--aligned-dir DIR` takes the `aligned` inputs from DIR (chips the SDK has
-already aligned to the classifier's template, e.g. training/out/chips150)
+already aligned to the classifier's template, e.g. training/out/chips186)
 instead of the raw UTKFace chips.
 
 Writes JSON to stdout.

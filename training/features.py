@@ -1,6 +1,6 @@
 """Backbone features of aligned chips, computed once and cached (numpy .npz).
 
-    python -m training.features --chips training/out/chips150 --out training/out/features/clean.npz
+    python -m training.features --chips training/out/chips186 --out training/out/features/clean.npz
     python -m training.features ... --degrade --seed 7 --splits train --out .../degraded.npz
     python -m training.features ... --shard 0/2   # run shards in parallel processes
 
@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-from training import backbones
+from training.chip import INPUT
 from training.degrade import degrade
 
 
@@ -24,7 +24,7 @@ def load_chip(path):
     """The chip, and whether it is one: export_aligned copies the original image where
     it found no face; that is resized so the batch stays whole, and flagged."""
     img = Image.open(path).convert("RGB")
-    side = (backbones.CHIP, backbones.CHIP)
+    side = (INPUT, INPUT)
     return np.asarray(img.resize(side, Image.BILINEAR) if img.size != side else img, np.uint8), img.size == side
 
 

