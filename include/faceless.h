@@ -51,11 +51,11 @@
  * thread.
  *
  * Footprint. A pipeline costs a fixed part (ONNX Runtime, the models and
- * one session of each: about 35 MB plus the classifier's, about 37 MB for
- * FACELESS_CLASSIFIER_ACCURATE and 26 MB for FACELESS_CLASSIFIER_FAST;
+ * one session of each: about 35 MB plus the classifier's, about 38 MB for
+ * FACELESS_CLASSIFIER_ACCURATE and 25 MB for FACELESS_CLASSIFIER_FAST;
  * creation peaks higher for a moment); per thread of max_concurrency,
  * created only when calls overlap or an image is shared out, one more
- * session set (about 75 MB with its arenas, 60 MB with the fast
+ * session set (about 80 MB with its arenas, 60 MB with the fast
  * classifier); and per image
  * in flight the decoded image (3 bytes per pixel) plus about 1.5 bytes per
  * pixel. Every network input is bounded (P-Net in

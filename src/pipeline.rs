@@ -11,9 +11,10 @@ use crate::models::ModelSource;
 use crate::runtime::RuntimeOptions;
 use crate::sessions::SessionOptions;
 
-/// Faces classified per model run. The classifier's working memory grows
-/// with its batch (a 77-face photo peaked at 498 MB in one run, 335 MB in
-/// runs of 8), while its time per face is the same from a few faces up.
+/// Faces per share of the classification work: each share goes to one
+/// thread of the CPU budget (which runs it in small model runs, see
+/// `classify/classifier.rs`), so a photo needs more than this many faces
+/// before a second classifier session is made.
 const CLASSIFY_BATCH: usize = 8;
 
 /// One face with its attributes.
@@ -264,8 +265,8 @@ impl Pipeline {
         })
     }
 
-    /// Aligns and classifies `faces` in runs of [`CLASSIFY_BATCH`], the runs
-    /// shared out among this thread and one more per spare thread of the
+    /// Aligns and classifies `faces` in shares of [`CLASSIFY_BATCH`], given
+    /// out among this thread and one more per spare thread of the
     /// CPU budget (a crowd photo alone on the pipeline uses every core).
     fn classify_faces(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Attributes>> {
         let groups: Vec<&[Face]> = faces.chunks(CLASSIFY_BATCH).collect();
