@@ -340,8 +340,7 @@ labels; external = the 540 photos through the training feature path, not the CLI
 Chosen on this table (the int8 graph's features): for gender the largest weight whose two error rates on
 real photos stay within 5 points of each other, here {w['gender']} (a larger weight calls more
 women men); for ethnicity {w['ethnicity']}, where validation stops improving; for the age group
-{w['age_group']}, the best validation accuracy and calibration (expected calibration error on validation
-0.026 against 0.033 at 0.75, with the temperature fitted there); for age in years {w['age']}, the lowest validation age error (weights 0, 0.25, 0.5, 0.75
+{w['age_group']}, the best validation accuracy and calibration (training/README.md); for age in years {w['age']}, the lowest validation age error (weights 0, 0.25, 0.5, 0.75
 and 0.9 tried, training/README.md). A smaller age weight puts more real photos inside their age bin and
 loses the UTKFace age target: the UTKFace CNN knows UTKFace's ages, not photos'.{gender_gap}
 

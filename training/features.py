@@ -1,6 +1,6 @@
 """Backbone features of aligned chips, computed once and cached (numpy .npz).
 
-    python -m training.features --chips training/out/chips186 --out training/out/features/clean.npz
+    python -m training.features --chips training/out/chips186 --out training/out/features186/clean.npz
     python -m training.features ... --degrade --seed 7 --splits train --out .../degraded.npz
     python -m training.features ... --shard 0/2   # run shards in parallel processes
 

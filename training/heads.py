@@ -234,7 +234,7 @@ def export(heads, weights, temps, backbone_model, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--features", default="training/out/features")
+    ap.add_argument("--features", default=f"training/out/features{INPUT}")
     ap.add_argument("--split-csv", default="training/report/manifest.csv")
     ap.add_argument("--fairface", default="../shared/datasets/fairface_check/labels.json")
     ap.add_argument("--backbones", default="training/out/backbones.onnx")

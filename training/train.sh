@@ -42,7 +42,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 out=training/out
-feat=$out/features
+# Chips and features are cached by file; naming them by the input chip's size
+# keeps a run from reusing those of another geometry.
+side=$("$PYTHON" -c "from training.chip import INPUT; print(INPUT)")
+chips=$out/chips$side ff=$out/ff$side feat=$out/features$side
 mkdir -p "$feat"
 export ORT_DYLIB_PATH="$PWD/.runtime/libonnxruntime.so.1.31.1"
 tools/fetch_onnxruntime.sh >/dev/null
@@ -52,7 +55,6 @@ cargo build --release --quiet --example export_aligned
 [ -f $out/descriptor_template.json ] ||
   "$PYTHON" tools/descriptor_template.py --data-dir "$data_dir" --out $out/descriptor_template.json
 "$PYTHON" -m training.chip --template $out/descriptor_template.json --out $out/input_template.json
-chips=$out/chips186 ff=$out/ff186
 target/release/examples/export_aligned "$data_dir" $chips $out/input_template.json
 target/release/examples/export_aligned "$external_dir" $ff $out/input_template.json || true
 "$PYTHON" -c "import json; print('\n'.join(x['filename'] for x in json.load(open('$external_dir/labels.json'))))" > $out/ff_files.txt
