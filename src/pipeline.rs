@@ -59,7 +59,6 @@ pub enum BatchMode {
 pub struct Pipeline {
     detector: Detector,
     classifier: Classifier,
-    choice: ClassifierChoice,
     limits: input::Limits,
 }
 
@@ -68,7 +67,6 @@ impl std::fmt::Debug for Pipeline {
         f.debug_struct("Pipeline")
             .field("detector", &self.detector)
             .field("classifier", &self.classifier)
-            .field("choice", &self.choice)
             .field("limits", &self.limits)
             .finish()
     }
@@ -152,7 +150,6 @@ impl PipelineBuilder {
         Ok(Pipeline {
             detector: Detector::new(self.detector, &self.sessions)?,
             classifier: Classifier::with_choice(&self.sessions, self.classifier)?,
-            choice: self.classifier,
             limits: self.limits,
         })
     }
@@ -208,7 +205,7 @@ impl Pipeline {
 
     /// Which classifier this pipeline runs.
     pub fn classifier_choice(&self) -> ClassifierChoice {
-        self.choice
+        self.classifier.choice()
     }
 
     /// Labels of the 12 age groups, in index order.

@@ -22,6 +22,7 @@ const FACES_PER_RUN: usize = 2;
 
 /// Classifies aligned face chips; safe to share between threads.
 pub struct Classifier {
+    choice: ClassifierChoice,
     spec: Arc<ClassifierSpec>,
     pool: Pool<Session>,
 }
@@ -29,6 +30,7 @@ pub struct Classifier {
 impl std::fmt::Debug for Classifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Classifier")
+            .field("choice", &self.choice)
             .field("name", &self.spec.manifest.name)
             .field("version", &self.spec.manifest.version)
             .finish_non_exhaustive()
@@ -56,7 +58,12 @@ impl Classifier {
             checker.check_session(&session)?;
             Ok(session)
         })?;
-        Ok(Classifier { spec, pool })
+        Ok(Classifier { choice, spec, pool })
+    }
+
+    /// Which of the embedded classifiers this is.
+    pub fn choice(&self) -> ClassifierChoice {
+        self.choice
     }
 
     /// The classifier's name and version, from its manifest.
