@@ -30,6 +30,7 @@ import time
 from typing import Any, Iterator
 
 import faceless
+from faceless import _native
 
 # One row per face / face-less image / failed image. Probabilities by label.
 SCHEMA = ", ".join(
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="ONNX Runtime threads per model run (default 1)")
     ap.add_argument("--min-face", type=float)
     ap.add_argument("--providers", help="e.g. cuda,cpu")
-    ap.add_argument("--classifier", choices=["accurate", "fast"],
+    ap.add_argument("--classifier", choices=list(_native.CLASSIFIERS),
                     help="accurate (default) or fast: less time per face, somewhat less accurate")
     ap.add_argument("--partitions", type=int, help="repartition the images first")
     ap.add_argument("--bench", action="store_true",
