@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -79,9 +80,12 @@ def float_tail(model, blocks=FLOAT_BLOCKS):
     `blocks` (numbered 1 to 13), kept float. Its 1024 pooled features go straight into the heads;
     in 8 bits the pooling and dense layers cost about one point of external gender and the
     whole MobileNet 1.5 points, most of it in the first six blocks (training/README.md)."""
-    tail = ("global_pooling", "feats/", "gender_pred", "age_pred") + tuple(
-        f"conv_{kind}_{b}_" for b in blocks for kind in ("dw", "pw")) + tuple(f"conv_dw_{b}/" for b in blocks)
-    return [n.name for n in model.graph.node if n.name.startswith("faceres/") and any(t in n.name for t in tail)]
+    tail = ("global_pooling", "feats/", "gender_pred", "age_pred")
+
+    def kept(name):
+        block = re.match(r"faceres/conv_(?:dw|pw)_(\d+)[_/]", name)
+        return (block and int(block.group(1)) in blocks) or any(t in name for t in tail)
+    return [n.name for n in model.graph.node if n.name.startswith("faceres/") and kept(n.name)]
 
 
 def quantise(float_path, out, chips, exclude=()):
