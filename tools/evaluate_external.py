@@ -11,7 +11,10 @@ every measure. Prints, per FairFace age bin and per gender:
   * the share of predicted ages (years) inside the labelled bin, read as
     [lo, hi + 1) years since FairFace's labels are whole years ("20-29" is
     20.0 <= age < 30.0; "70+" is age >= 70);
-  * the female -> male and male -> female error rates.
+  * the female -> male and male -> female error rates;
+  * gender answered only where its probability reaches a threshold: the share
+    of photos answered and the accuracy of those answers (how a caller who
+    abstains below the threshold fares), for children (0-19) and adults.
 
 `--model-card FILE` rewrites the block between the two markers below in FILE
 with the table, so MODEL_CARD.md carries what was measured, never typed.
@@ -97,6 +100,26 @@ def report(cells):
             "female_called_male": f2m, "male_called_female": m2f}
 
 
+THRESHOLDS = [0.5, 0.7, 0.8, 0.9, 0.95]
+GROUPS = {"all": BINS, "0-19": BINS[:3], "20+": BINS[3:]}
+
+
+def by_confidence(labels, preds, thresholds=THRESHOLDS):
+    """Per group and threshold: photos whose gender answer has at least that
+    probability (a face not found is never answered), and how many are right."""
+    out = {}
+    for group, bins in GROUPS.items():
+        items = [x for x in labels if x["age"] in bins]
+        rows = []
+        for t in thresholds:
+            kept = [x for x in items if preds.get(x["filename"]) and preds[x["filename"]]["gender"]["prob"] >= t]
+            right = sum(preds[x["filename"]]["gender"]["label"] == x["gender"].lower() for x in kept)
+            rows.append({"threshold": t, "answered": len(kept) / max(len(items), 1),
+                         "accuracy": right / len(kept) if kept else None})
+        out[group] = {"n": len(items), "rows": rows}
+    return out
+
+
 def markdown(r):
     pct = lambda v: f"{100 * v:.1f} %"
     med = lambda s: "-" if s["median_age"] is None else f"{s['median_age']:.1f}"  # noqa: E731
@@ -111,6 +134,19 @@ def markdown(r):
     lines.append("")
     lines.append(f"Women called men: {pct(r['female_called_male'])}; men called women: "
                  f"{pct(r['male_called_female'])} (a face not found counts as an error in both).")
+    conf = r.get("gender_by_confidence")
+    if conf:
+        lines += ["", "Gender answered only at or above a probability (a caller abstaining below it): share of "
+                  "photos answered, and accuracy of those answers.", "",
+                  "| gender probability at least | " + " | ".join(f"{g} ({c['n']} photos)" for g, c in conf.items()) + " |",
+                  "|---|" + "---|" * len(conf)]
+        for i, t in enumerate(row["threshold"] for row in next(iter(conf.values()))["rows"]):
+            cells = []
+            for c in conf.values():
+                row = c["rows"][i]
+                acc = "-" if row["accuracy"] is None else pct(row["accuracy"])
+                cells.append(f"{pct(row['answered'])} answered, {acc} right")
+            lines.append(f"| {t:g} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -144,6 +180,7 @@ def main():
     paths = [os.path.join(a.data, item["filename"]) for item in labels]
     preds = run_cli(a.cli, a.models, paths, a.ort if os.path.exists(a.ort) else None)
     r = report(score(labels, preds))
+    r["gender_by_confidence"] = by_confidence(labels, preds)
     table = markdown(r)
     print(table)
     if a.json:

@@ -185,6 +185,11 @@ def readme_table(m, ext, sdk, cost, old):
                     f"{pct(r['overall']['gender_acc'])}; women called men {pct(r['female_called_male'])}, men called women "
                     f"{pct(r['male_called_female'])} | (no labels) | {pct(r['overall']['age_in_bin'])} inside the labelled bin | "
                     f"gender {old_ext} |")
+        conf = r.get("gender_by_confidence", {}).get("all")
+        sure = next((x for x in conf["rows"] if x["threshold"] == 0.9), None) if conf else None
+        if sure:
+            rows.append(f"| the same photos, gender answered only where its probability is at least 0.9 | "
+                        f"{pct(sure['accuracy'])} of {pct(sure['answered'])} of the photos answered (the rest abstained) | | | |")
     rows.append(f"| our UTKFace test split, {t['n']:,} aligned chips | {pct(t['gender_acc'])} | {pct(t['ethnicity_acc'])} | "
                 f"MAE {t['age_mae_years']:.2f} years | {pct(old['gender_acc'])}, {pct(old['ethnicity_acc'])}, "
                 f"MAE {old['age_mae_years']:.2f} |")

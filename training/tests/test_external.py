@@ -42,3 +42,24 @@ def test_model_card_block_is_replaced(tmp_path):
     card.write_text(f"head\n{ee.BEGIN}\nold\n{ee.END}\ntail\n")
     ee.write_card(str(card), "new table")
     assert card.read_text() == f"head\n{ee.BEGIN}\nnew table\n{ee.END}\ntail\n"
+
+
+def test_answers_by_confidence():
+    labels = [{"filename": "a", "age": "3-9", "gender": "Female"},
+              {"filename": "b", "age": "3-9", "gender": "Male"},
+              {"filename": "c", "age": "30-39", "gender": "Male"},
+              {"filename": "d", "age": "30-39", "gender": "Male"}]
+    def said(gender, prob):
+        f = face(gender, 30)
+        f["gender"]["prob"] = prob
+        return f
+    preds = {"a": said("female", 0.95), "b": said("female", 0.6), "c": said("male", 0.8), "d": None}
+    conf = ee.by_confidence(labels, preds, thresholds=[0.5, 0.9])
+    assert conf["all"]["n"] == 4
+    # at 0.5 three of four photos are answered (d has no face), two of them right
+    assert conf["all"]["rows"][0] == {"threshold": 0.5, "answered": 0.75, "accuracy": 2 / 3}
+    assert conf["0-19"]["rows"][1] == {"threshold": 0.9, "answered": 0.5, "accuracy": 1.0}
+    assert conf["20+"]["rows"][1] == {"threshold": 0.9, "answered": 0.0, "accuracy": None}
+    r = ee.report(ee.score(labels, preds))
+    r["gender_by_confidence"] = conf
+    assert "| 0.9 | 25.0 % answered, 100.0 % right | 50.0 % answered, 100.0 % right | 0.0 % answered, - right |" in ee.markdown(r)
