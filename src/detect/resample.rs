@@ -59,6 +59,8 @@ pub(crate) fn area_resize_rows_into(
     let raw = img.as_raw();
     let plane = out_w * band_h;
     let cols: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
+    let widths: Vec<f64> = cols.iter().map(|&(s, e)| (e - s) as f64).collect();
+    let mut window_sums = vec![0f64; 3 * out_w];
     let line_len = in_w * 3;
     let mut narrow: Vec<u16> = Vec::new();
     for (by, oy) in rows.enumerate() {
@@ -76,7 +78,15 @@ pub(crate) fn area_resize_rows_into(
             for y in s..e {
                 add_rows(&mut narrow, source(y));
             }
-            columns(&narrow, &cols, e - s, plane, dst_row);
+            columns(
+                &narrow,
+                &cols,
+                &widths,
+                e - s,
+                plane,
+                dst_row,
+                &mut window_sums,
+            );
         } else {
             scratch.clear();
             scratch.resize(line_len, 0);
@@ -85,7 +95,15 @@ pub(crate) fn area_resize_rows_into(
                     *a += u32::from(v);
                 }
             }
-            columns(scratch, &cols, e - s, plane, dst_row);
+            columns(
+                scratch,
+                &cols,
+                &widths,
+                e - s,
+                plane,
+                dst_row,
+                &mut window_sums,
+            );
         }
     }
 }
@@ -119,13 +137,20 @@ unsafe fn add_rows_avx2(acc: &mut [u16], row: &[u8]) {
 
 /// Horizontal: each column window's sum over the row sums `sums` (of
 /// `rows` rows), averaged and normalised into `dst` (planar, `plane` apart).
+/// The sums are gathered first (`window_sums`, exact in f64), then averaged
+/// in one pass per channel that vectorises.
 fn columns<T: Copy + Into<u64>>(
     sums: &[T],
     cols: &[(usize, usize)],
+    widths: &[f64],
     rows: usize,
     plane: usize,
     dst: &mut [f32],
+    window_sums: &mut [f64],
 ) {
+    let out_w = cols.len();
+    let (red, rest) = window_sums.split_at_mut(out_w);
+    let (green, blue) = rest.split_at_mut(out_w);
     for (ox, &(cs, ce)) in cols.iter().enumerate() {
         let mut acc = [0u64; 3];
         for px in sums[cs * 3..ce * 3].chunks_exact(3) {
@@ -133,12 +158,44 @@ fn columns<T: Copy + Into<u64>>(
             acc[1] += px[1].into();
             acc[2] += px[2].into();
         }
-        let n = (rows * (ce - cs)) as f64;
-        for (c, &sum) in acc.iter().enumerate() {
-            let mean = (sum as f64 / n) as f32;
-            dst[c * plane + ox] = (mean - MEAN) * SCALE;
-        }
+        red[ox] = acc[0] as f64;
+        green[ox] = acc[1] as f64;
+        blue[ox] = acc[2] as f64;
     }
+    for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
+        normalise(
+            channel,
+            widths,
+            rows as f64,
+            &mut dst[c * plane..c * plane + out_w],
+        );
+    }
+}
+
+/// `dst[k] = (sums[k] / (rows · widths[k]) − MEAN) · SCALE`, the mean rounded
+/// once to f32; with AVX2 where the CPU has it.
+fn normalise(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        unsafe { normalise_avx2(sums, widths, rows, dst) };
+        return;
+    }
+    normalise_portable(sums, widths, rows, dst);
+}
+
+#[inline(always)]
+fn normalise_portable(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
+    for ((d, &sum), &width) in dst.iter_mut().zip(sums).zip(widths) {
+        let mean = (sum / (rows * width)) as f32;
+        *d = (mean - MEAN) * SCALE;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn normalise_avx2(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
+    normalise_portable(sums, widths, rows, dst);
 }
 
 #[cfg(test)]
