@@ -58,9 +58,7 @@ pub(crate) fn area_resize_rows_into(
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
     let plane = out_w * band_h;
-    let cols: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
-    let widths: Vec<f64> = cols.iter().map(|&(s, e)| (e - s) as f64).collect();
-    let mut window_sums = vec![0f64; 3 * out_w];
+    let mut columns = Columns::new(in_w, out_w);
     let line_len = in_w * 3;
     let mut narrow: Vec<u16> = Vec::new();
     for (by, oy) in rows.enumerate() {
@@ -78,15 +76,7 @@ pub(crate) fn area_resize_rows_into(
             for y in s..e {
                 add_rows(&mut narrow, source(y));
             }
-            columns(
-                &narrow,
-                &cols,
-                &widths,
-                e - s,
-                plane,
-                dst_row,
-                &mut window_sums,
-            );
+            columns.average(&narrow, e - s, plane, dst_row);
         } else {
             scratch.clear();
             scratch.resize(line_len, 0);
@@ -95,15 +85,7 @@ pub(crate) fn area_resize_rows_into(
                     *a += u32::from(v);
                 }
             }
-            columns(
-                scratch,
-                &cols,
-                &widths,
-                e - s,
-                plane,
-                dst_row,
-                &mut window_sums,
-            );
+            columns.average(scratch, e - s, plane, dst_row);
         }
     }
 }
@@ -135,40 +117,54 @@ unsafe fn add_rows_avx2(acc: &mut [u16], row: &[u8]) {
     add_rows_portable(acc, row);
 }
 
-/// Horizontal: each column window's sum over the row sums `sums` (of
-/// `rows` rows), averaged and normalised into `dst` (planar, `plane` apart).
-/// The sums are gathered first (`window_sums`, exact in f64), then averaged
-/// in one pass per channel that vectorises.
-fn columns<T: Copy + Into<u64>>(
-    sums: &[T],
-    cols: &[(usize, usize)],
-    widths: &[f64],
-    rows: usize,
-    plane: usize,
-    dst: &mut [f32],
-    window_sums: &mut [f64],
-) {
-    let out_w = cols.len();
-    let (red, rest) = window_sums.split_at_mut(out_w);
-    let (green, blue) = rest.split_at_mut(out_w);
-    for (ox, &(cs, ce)) in cols.iter().enumerate() {
-        let mut acc = [0u64; 3];
-        for px in sums[cs * 3..ce * 3].chunks_exact(3) {
-            acc[0] += px[0].into();
-            acc[1] += px[1].into();
-            acc[2] += px[2].into();
-        }
-        red[ox] = acc[0] as f64;
-        green[ox] = acc[1] as f64;
-        blue[ox] = acc[2] as f64;
-    }
-    for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
-        normalise(
-            channel,
+/// Horizontal: the output columns' source windows, and room for one row of
+/// their sums.
+struct Columns {
+    windows: Vec<(usize, usize)>,
+    widths: Vec<f64>,
+    sums: Vec<f64>,
+}
+
+impl Columns {
+    fn new(in_w: usize, out_w: usize) -> Self {
+        let windows: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
+        let widths = windows.iter().map(|&(s, e)| (e - s) as f64).collect();
+        Columns {
+            windows,
             widths,
-            rows as f64,
-            &mut dst[c * plane..c * plane + out_w],
-        );
+            sums: vec![0.0; 3 * out_w],
+        }
+    }
+
+    /// Each column window's sum over the row sums `row_sums` (of `rows`
+    /// rows), averaged and normalised into `dst` (planar, `plane` apart).
+    /// The sums are gathered first (exact in f64), then averaged in one
+    /// pass per channel that vectorises.
+    fn average<T: Copy + Into<u64>>(
+        &mut self,
+        row_sums: &[T],
+        rows: usize,
+        plane: usize,
+        dst: &mut [f32],
+    ) {
+        let out_w = self.windows.len();
+        let (red, rest) = self.sums.split_at_mut(out_w);
+        let (green, blue) = rest.split_at_mut(out_w);
+        for (ox, &(cs, ce)) in self.windows.iter().enumerate() {
+            let mut acc = [0u64; 3];
+            for px in row_sums[cs * 3..ce * 3].chunks_exact(3) {
+                acc[0] += px[0].into();
+                acc[1] += px[1].into();
+                acc[2] += px[2].into();
+            }
+            red[ox] = acc[0] as f64;
+            green[ox] = acc[1] as f64;
+            blue[ox] = acc[2] as f64;
+        }
+        for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
+            let out = &mut dst[c * plane..c * plane + out_w];
+            normalise(channel, &self.widths, rows as f64, out);
+        }
     }
 }
 
