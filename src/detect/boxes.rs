@@ -74,7 +74,7 @@ pub(crate) enum Overlap {
 pub(crate) fn nms(boxes: &[Candidate], threshold: f32, mode: Overlap) -> Vec<usize> {
     let mut order: Vec<usize> = (0..boxes.len()).collect();
     order.sort_by(|&a, &b| boxes[b].score.total_cmp(&boxes[a].score));
-    let sorted = Columns::new(boxes, &order, mode);
+    let sorted = Ranked::new(boxes, &order, mode);
     // In rank order; a box already suppressed may be tested again, which
     // changes nothing and keeps the inner loop free of branches.
     let mut suppressed = vec![false; boxes.len()];
@@ -93,7 +93,7 @@ pub(crate) fn nms(boxes: &[Candidate], threshold: f32, mode: Overlap) -> Vec<usi
 /// that the overlap of one box with all later ones is a loop the compiler
 /// vectorises. The arithmetic is the scalar formula's, operation for
 /// operation, so the decisions are the same bit for bit.
-struct Columns {
+struct Ranked {
     x1: Vec<f32>,
     y1: Vec<f32>,
     x2: Vec<f32>,
@@ -102,11 +102,11 @@ struct Columns {
     mode: Overlap,
 }
 
-impl Columns {
+impl Ranked {
     fn new(boxes: &[Candidate], order: &[usize], mode: Overlap) -> Self {
         let plus = if mode == Overlap::Min { 1.0 } else { 0.0 };
         let pick = |f: &dyn Fn(&Candidate) -> f32| order.iter().map(|&i| f(&boxes[i])).collect();
-        Columns {
+        Ranked {
             x1: pick(&|c| c.x1),
             y1: pick(&|c| c.y1),
             x2: pick(&|c| c.x2),
