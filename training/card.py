@@ -344,7 +344,8 @@ through the release CLI.
 The heads on pretrained features generalise; the UTKFace CNN knows UTKFace. Each head adds the CNN's
 logits with one weight; measured with the same weight on every head (degraded val = the validation chips
 once degraded by `training/degrade.py` with another seed, a proxy for real photos that has ethnicity
-labels; external = the 540 photos through the training feature path, not the CLI):
+labels; external = the 540 photos through the training feature path, not the CLI; ages before the age map,
+which is fitted after the weights are chosen):
 
 {grid_table(m['cnn_weight_grid'])}
 
