@@ -68,6 +68,16 @@ pub(crate) enum Overlap {
     Min,
 }
 
+impl Overlap {
+    /// Added to widths and heights: Min mode counts whole pixels (`+1`).
+    fn plus(self) -> f32 {
+        match self {
+            Overlap::Union => 0.0,
+            Overlap::Min => 1.0,
+        }
+    }
+}
+
 /// Greedy non-maximum suppression: keeps the best-scoring box, drops those
 /// overlapping it by more than `threshold`, repeats. Returns kept indices,
 /// best first.
@@ -104,7 +114,7 @@ struct Ranked {
 
 impl Ranked {
     fn new(boxes: &[Candidate], order: &[usize], mode: Overlap) -> Self {
-        let plus = if mode == Overlap::Min { 1.0 } else { 0.0 };
+        let plus = mode.plus();
         let pick = |f: &dyn Fn(&Candidate) -> f32| order.iter().map(|&i| f(&boxes[i])).collect();
         Ranked {
             x1: pick(&|c| c.x1),
@@ -136,7 +146,7 @@ impl Ranked {
 
     #[inline(always)]
     fn suppress_after_portable(&self, rank: usize, threshold: f32, out: &mut [bool]) {
-        let plus = if self.mode == Overlap::Min { 1.0 } else { 0.0 };
+        let plus = self.mode.plus();
         let (ax1, ay1, ax2, ay2, aa) = (
             self.x1[rank],
             self.y1[rank],
