@@ -8,7 +8,7 @@ use image::RgbImage;
 use ort::session::Session;
 
 use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
-use super::resample::area_resize_rows_into;
+use super::resample::{area_resize_rows_into, Planes};
 use super::DetectorOptions;
 use crate::error::{Error, Result};
 use crate::inference::{self, Dim, Expect};
@@ -116,7 +116,55 @@ pub(crate) fn plan(w: u32, h: u32, opts: &DetectorOptions) -> Vec<Band> {
 #[derive(Default)]
 pub(crate) struct Scratch {
     input: Vec<f32>,
+    /// The previous run's input, and its band: the next band of the same
+    /// level starts inside it, and copies those rows instead of resizing
+    /// them again (with the default band size, a 4K photo's bands overlap
+    /// by over a third of their rows).
+    previous: Vec<f32>,
+    held: Option<Band>,
     rows: Vec<u32>,
+}
+
+impl Scratch {
+    /// Fills `input` with resized rows `r0..r1` of `band`'s level, planar.
+    fn resize(&mut self, img: &RgbImage, band: &Band) {
+        let (w, h) = img.dimensions();
+        let Band { ws, hs, r0, r1, .. } = *band;
+        let rows = r1 - r0;
+        std::mem::swap(&mut self.input, &mut self.previous);
+        // Every value is written below: the copy or the resize fills each
+        // row of each plane, so stale values need no zeroing first.
+        self.input.resize(3 * ws * rows, 0.0);
+        let plane = ws * rows;
+        // Rows `r0..from` are the end of the previous band of this level.
+        let from = match self.held.take() {
+            Some(p) if p.scale == band.scale && p.r0 <= r0 && r0 < p.r1 && p.r1 <= r1 => {
+                let held_plane = ws * (p.r1 - p.r0);
+                let n = ws * (p.r1 - r0);
+                for c in 0..3 {
+                    let src = &self.previous[c * held_plane + ws * (r0 - p.r0)..][..n];
+                    self.input[c * plane..][..n].copy_from_slice(src);
+                }
+                p.r1
+            }
+            _ => r0,
+        };
+        if from < r1 {
+            area_resize_rows_into(
+                img,
+                (0, 0, w as usize, h as usize),
+                ws,
+                hs,
+                from..r1,
+                Planes {
+                    data: &mut self.input[ws * (from - r0)..],
+                    plane,
+                },
+                &mut self.rows,
+            );
+        }
+        self.held = Some(*band);
+    }
 }
 
 /// Runs P-Net on one band and returns its candidates above the threshold,
@@ -128,28 +176,17 @@ pub(crate) fn run_band(
     opts: &DetectorOptions,
     scratch: &mut Scratch,
 ) -> Result<Vec<Candidate>> {
-    let (w, h) = img.dimensions();
     let Band {
         scale,
         ws,
-        hs,
         g0,
         g1,
         r0,
         r1,
+        ..
     } = *band;
     let rows = r1 - r0;
-    scratch.input.clear();
-    scratch.input.resize(3 * ws * rows, 0.0);
-    area_resize_rows_into(
-        img,
-        (0, 0, w as usize, h as usize),
-        ws,
-        hs,
-        r0..r1,
-        &mut scratch.input,
-        &mut scratch.rows,
-    );
+    scratch.resize(img, band);
     let out = inference::run(session, "pnet", [1, 3, rows, ws], &scratch.input, &OUTPUTS)?;
     let (reg, prob) = (&out[0], &out[1]);
     let (gh, gw) = (prob.shape[2], prob.shape[3]);
@@ -221,9 +258,29 @@ pub(crate) fn merge(
         .collect()
 }
 
+/// Most consecutive bands one worker takes at a time: each but the first
+/// reuses its predecessor's overlapping rows, and runs stay short enough
+/// for the workers to finish together.
+const RUN_BANDS: usize = 8;
+
+/// The plan's bands in runs of up to [`RUN_BANDS`] consecutive ones, each
+/// within one level.
+fn runs(plan: &[Band]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, band) in plan.iter().enumerate() {
+        match out.last_mut() {
+            Some(run) if run.len() < RUN_BANDS && plan[run.start].scale == band.scale => {
+                run.end = i + 1;
+            }
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}
+
 /// Runs P-Net over the pyramid and returns squared, regressed candidates.
 /// The bands are shared out among `sessions`, one thread each (this one and
-/// `sessions.len() - 1` more), largest first.
+/// `sessions.len() - 1` more), in runs, largest level first.
 pub(crate) fn propose(
     sessions: &mut [&mut Session],
     img: &RgbImage,
@@ -231,19 +288,22 @@ pub(crate) fn propose(
 ) -> Result<Vec<Candidate>> {
     let (w, h) = img.dimensions();
     let plan = plan(w, h, opts);
-    let workers = sessions.len().min(plan.len()).max(1);
-    // Each worker takes the next band; with one worker this thread runs
-    // them all in order and no thread is started.
+    let runs = runs(&plan);
+    let workers = sessions.len().min(runs.len()).max(1);
+    // Each worker takes the next run of bands; with one worker this thread
+    // runs them all in order and no thread is started.
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Result<Vec<Candidate>>>>> =
         plan.iter().map(|_| Mutex::new(None)).collect();
     let work = |session: &mut Session| {
         let mut scratch = Scratch::default();
         loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(band) = plan.get(i) else { break };
-            let r = run_band(session, img, band, opts, &mut scratch);
-            *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+            let r = next.fetch_add(1, Ordering::Relaxed);
+            let Some(run) = runs.get(r) else { break };
+            for i in run.clone() {
+                let found = run_band(session, img, &plan[i], opts, &mut scratch);
+                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(found);
+            }
         }
     };
     let (first, rest) = sessions[..workers].split_first_mut().expect("workers >= 1");
@@ -315,5 +375,46 @@ mod tests {
         assert_eq!(grid(12), 1);
         assert_eq!(grid(13), 2);
         assert_eq!(grid(14), 2);
+    }
+
+    #[test]
+    fn reused_rows_equal_a_fresh_resize() {
+        let img = RgbImage::from_fn(1500, 700, |x, y| {
+            image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (x ^ y) as u8])
+        });
+        let plan = plan(1500, 700, &DetectorOptions::default());
+        let mut reused = Scratch::default();
+        let mut copies = 0;
+        for run in runs(&plan) {
+            for band in &plan[run] {
+                let overlaps = reused.held.is_some_and(|p| p.scale == band.scale);
+                reused.resize(&img, band);
+                let mut fresh = Scratch::default();
+                fresh.resize(&img, band);
+                assert_eq!(reused.input, fresh.input, "{band:?}");
+                copies += usize::from(overlaps);
+            }
+        }
+        // In one thread every band but each level's first starts in the one before.
+        let levels = plan.windows(2).filter(|p| p[0].scale != p[1].scale).count() + 1;
+        assert_eq!(copies, plan.len() - levels);
+        assert!(copies > 5);
+    }
+
+    #[test]
+    fn runs_cover_the_plan_in_order_within_levels() {
+        let plan = plan(3840, 2160, &DetectorOptions::default());
+        let runs = runs(&plan);
+        assert_eq!(runs.first().unwrap().start, 0);
+        assert_eq!(runs.last().unwrap().end, plan.len());
+        for pair in runs.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+        }
+        for run in &runs {
+            assert!(!run.is_empty() && run.len() <= RUN_BANDS);
+            assert!(plan[run.clone()]
+                .iter()
+                .all(|b| b.scale == plan[run.start].scale));
+        }
     }
 }

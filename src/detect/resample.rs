@@ -31,12 +31,21 @@ pub(crate) fn area_resize_into(
     out_h: usize,
     dst: &mut [f32],
 ) {
+    let plane = out_w * out_h;
+    let dst = Planes { data: dst, plane };
     area_resize_rows_into(img, region, out_w, out_h, 0..out_h, dst, &mut Vec::new());
 }
 
+/// Where resized rows go: row after row from the start of `data`, each
+/// channel `plane` values after the one before.
+pub(crate) struct Planes<'a> {
+    pub data: &'a mut [f32],
+    pub plane: usize,
+}
+
 /// Like [`area_resize_into`], but only output rows `rows` of the `out_w ×
-/// out_h` result, written planar into `dst` (`3 × out_w × rows.len()`
-/// values). `scratch` is reused between calls (one source row of sums).
+/// out_h` result, written into `dst` (`2 × plane + out_w × rows.len()`
+/// values at least). `scratch` is reused between calls (one source row of sums).
 ///
 /// Window sums are exact integers and each output is one division, so the
 /// result is the exact average rounded once (the reference sums in float;
@@ -49,15 +58,15 @@ pub(crate) fn area_resize_rows_into(
     out_w: usize,
     out_h: usize,
     rows: std::ops::Range<usize>,
-    dst: &mut [f32],
+    Planes { data: dst, plane }: Planes<'_>,
     scratch: &mut Vec<u32>,
 ) {
     let (in_w, in_h) = (x1 - x0, y1 - y0);
     let band_h = rows.len();
-    debug_assert!(in_w > 0 && in_h > 0 && rows.end <= out_h && dst.len() == 3 * out_w * band_h);
+    debug_assert!(in_w > 0 && in_h > 0 && rows.end <= out_h);
+    debug_assert!(plane >= out_w * band_h && dst.len() >= 2 * plane + out_w * band_h);
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
-    let plane = out_w * band_h;
     let mut columns = Columns::new(in_w, out_w);
     let line_len = in_w * 3;
     let mut narrow: Vec<u16> = Vec::new();
@@ -258,13 +267,17 @@ mod tests {
             for band in [0..3, 3..4, 4..out_h] {
                 let mut part = vec![0f32; 3 * out_w * band.len()];
                 let rows = band.clone();
+                let plane = out_w * band.len();
                 area_resize_rows_into(
                     &img,
                     (2, 1, 37, 29),
                     out_w,
                     out_h,
                     rows,
-                    &mut part,
+                    Planes {
+                        data: &mut part,
+                        plane,
+                    },
                     &mut scratch,
                 );
                 for c in 0..3 {
