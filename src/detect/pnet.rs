@@ -263,17 +263,21 @@ pub(crate) fn merge(
 /// for the workers to finish together.
 const RUN_BANDS: usize = 8;
 
-/// The plan's bands in runs of up to [`RUN_BANDS`] consecutive ones, each
-/// within one level.
-fn runs(plan: &[Band]) -> Vec<std::ops::Range<usize>> {
-    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
-    for (i, band) in plan.iter().enumerate() {
-        match out.last_mut() {
-            Some(run) if run.len() < RUN_BANDS && plan[run.start].scale == band.scale => {
-                run.end = i + 1;
-            }
-            _ => out.push(i..i + 1),
-        }
+/// The plan's bands in runs of consecutive ones within one level: at most
+/// [`RUN_BANDS`], and a level of few bands is split so that each of
+/// `workers` gets a share of it.
+fn runs(plan: &[Band], workers: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < plan.len() {
+        let level = plan[start..]
+            .iter()
+            .take_while(|b| b.scale == plan[start].scale)
+            .count();
+        let len = level.div_ceil(workers.max(1)).clamp(1, RUN_BANDS);
+        let end = start + level;
+        out.extend((start..end).step_by(len).map(|s| s..(s + len).min(end)));
+        start = end;
     }
     out
 }
@@ -288,7 +292,7 @@ pub(crate) fn propose(
 ) -> Result<Vec<Candidate>> {
     let (w, h) = img.dimensions();
     let plan = plan(w, h, opts);
-    let runs = runs(&plan);
+    let runs = runs(&plan, sessions.len());
     let workers = sessions.len().min(runs.len()).max(1);
     // Each worker takes the next run of bands; with one worker this thread
     // runs them all in order and no thread is started.
@@ -385,7 +389,7 @@ mod tests {
         let plan = plan(1500, 700, &DetectorOptions::default());
         let mut reused = Scratch::default();
         let mut copies = 0;
-        for run in runs(&plan) {
+        for run in runs(&plan, 1) {
             for band in &plan[run] {
                 let overlaps = reused.held.is_some_and(|p| p.scale == band.scale);
                 reused.resize(&img, band);
@@ -403,18 +407,33 @@ mod tests {
 
     #[test]
     fn runs_cover_the_plan_in_order_within_levels() {
-        let plan = plan(3840, 2160, &DetectorOptions::default());
-        let runs = runs(&plan);
-        assert_eq!(runs.first().unwrap().start, 0);
-        assert_eq!(runs.last().unwrap().end, plan.len());
-        for pair in runs.windows(2) {
-            assert_eq!(pair[0].end, pair[1].start);
-        }
-        for run in &runs {
-            assert!(!run.is_empty() && run.len() <= RUN_BANDS);
-            assert!(plan[run.clone()]
-                .iter()
-                .all(|b| b.scale == plan[run.start].scale));
+        for (w, h) in [(3840, 2160), (800, 600), (300, 200)] {
+            let plan = plan(w, h, &DetectorOptions::default());
+            for workers in [1, 2, 3, 16] {
+                let runs = runs(&plan, workers);
+                assert_eq!(runs.first().unwrap().start, 0);
+                assert_eq!(runs.last().unwrap().end, plan.len());
+                for pair in runs.windows(2) {
+                    assert_eq!(pair[0].end, pair[1].start);
+                }
+                for run in &runs {
+                    let scale = plan[run.start].scale;
+                    assert!(!run.is_empty() && run.len() <= RUN_BANDS);
+                    assert!(plan[run.clone()].iter().all(|b| b.scale == scale));
+                }
+                // No run of the first level is longer than a worker's fair share.
+                let level = plan.iter().filter(|b| b.scale == plan[0].scale).count();
+                let share = level.div_ceil(workers);
+                let first = runs.iter().filter(|r| plan[r.start].scale == plan[0].scale);
+                assert!(
+                    first.clone().all(|r| r.len() <= share),
+                    "{w}x{h}, {workers}"
+                );
+                assert!(
+                    first.count() >= workers.min(level).min(2),
+                    "{w}x{h}, {workers}"
+                );
+            }
         }
     }
 }
