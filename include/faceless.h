@@ -57,8 +57,9 @@
  * created only when calls overlap or an image is shared out, one more
  * session set (about 80 MB with its arenas, 60 MB with the fast
  * classifier); and per image
- * in flight the decoded image (3 bytes per pixel) plus about 1.5 bytes per
- * pixel. Every network input is bounded (P-Net in
+ * in flight the decoded image (3 bytes per pixel; none for packed RGB
+ * pixels given to faceless_analyze_pixels, which are read in place) plus
+ * about 1.5 bytes per pixel. Every network input is bounded (P-Net in
  * bands, crops and faces in batches), so ONNX Runtime's arenas stop at a
  * size that does not depend on the image, and nothing grows from one image
  * to the next; free memory is given back to the system after images above
@@ -544,6 +545,9 @@ int32_t faceless_analyze_encoded(const struct FacelessPipeline *pipeline,
  * Like `faceless_analyze_file`, for raw pixels: `height` rows of `width`
  * pixels in `format` (a `FacelessPixelFormat`), each row starting `stride`
  * bytes after the previous one, in a buffer of `len` bytes at `data`.
+ * Packed RGB (`FACELESS_PIXEL_FORMAT_RGB`, `stride` = 3 × `width`) is read
+ * where it lies during the call, not copied; other layouts are converted
+ * into a copy first.
  *
  * Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
  * `FACELESS_ERR_INVALID_ARGUMENT` (`len`, `width` or `height` 0; unknown

@@ -9,7 +9,11 @@
 //! the model's manifest, and the chip is resampled through it.
 
 use image::imageops::FilterType;
-use image::{Rgb, RgbImage};
+use std::ops::Deref;
+
+use image::{ImageBuffer, Rgb, RgbImage};
+
+use crate::input::{frame, Frame};
 
 /// `[a, -b, tx; b, a, ty]`: maps source points to chip points.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,8 +93,20 @@ impl Similarity {
 /// repeated: training chips never show black wedges, and on our UTKFace test
 /// split (tools/evaluate_sdk.py) repeating the border instead of black raised
 /// the pipeline's gender accuracy from 85.3 % to 88.2 %.
-pub fn align(
-    img: &RgbImage,
+pub fn align<C: Deref<Target = [u8]>>(
+    img: &ImageBuffer<Rgb<u8>, C>,
+    landmarks: &[[f32; 2]; 5],
+    template: &[[f32; 2]; 5],
+    chip: (u32, u32),
+) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let view = Frame::from_raw(w, h, &img.as_raw()[..]).expect("an image holds its own pixels");
+    align_frame(&view, landmarks, template, chip)
+}
+
+/// [`align`] on borrowed pixels.
+pub(crate) fn align_frame(
+    img: &Frame<'_>,
     landmarks: &[[f32; 2]; 5],
     template: &[[f32; 2]; 5],
     chip: (u32, u32),
@@ -103,7 +119,7 @@ pub fn align(
     // When the face is much larger than the chip, bilinear sampling alone
     // would alias; shrink the face's neighbourhood first with a proper
     // filter so each chip pixel averages the source pixels it covers.
-    let mut source = std::borrow::Cow::Borrowed(img);
+    let mut shrunk = None;
     if t.scale() < 0.5 {
         let inv = t.inverse();
         let corners = [
@@ -139,7 +155,7 @@ pub fn align(
                 ((f64::from(ch) * k).round() as u32).max(1),
             );
             let region = (x0 as u32, y0 as u32, cw, ch);
-            source = std::borrow::Cow::Owned(shrink(img, region, nw, nh));
+            shrunk = Some(shrink(img, region, nw, nh));
             // Re-express the transform on the shrunken crop.
             let (sx, sy) = (f64::from(nw) / f64::from(cw), f64::from(nh) / f64::from(ch));
             let offset = (x0, y0);
@@ -153,7 +169,10 @@ pub fn align(
         }
     }
     let inv = t.inverse();
-    let src = source.as_ref();
+    let src = match &shrunk {
+        Some(s) => frame(s),
+        None => img.clone(),
+    };
     let (w, h) = (src.width() as i64, src.height() as i64);
     let fetch = |x: i64, y: i64| -> [f64; 3] {
         let p = src
@@ -189,7 +208,7 @@ pub fn align(
 /// region out or going through its generic per-pixel path (which cost more
 /// than the warp itself on a large face). The vertical pass runs over whole
 /// rows, each output value still summing its taps in ascending order.
-fn shrink(img: &RgbImage, (x, y, w, h): (u32, u32, u32, u32), nw: u32, nh: u32) -> RgbImage {
+fn shrink(img: &Frame<'_>, (x, y, w, h): (u32, u32, u32, u32), nw: u32, nh: u32) -> RgbImage {
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
     let row_len = w as usize * 3;
@@ -278,7 +297,7 @@ mod tests {
             let crop = image::imageops::crop_imm(&img, x, y, w, h).to_image();
             let reference = image::imageops::resize(&crop, nw, nh, FilterType::Triangle);
             assert_eq!(
-                shrink(&img, region, nw, nh),
+                shrink(&frame(&img), region, nw, nh),
                 reference,
                 "{region:?} -> {nw}x{nh}"
             );

@@ -6,7 +6,7 @@ use image::RgbImage;
 use crate::classify::{Attributes, Classifier, ClassifierChoice};
 use crate::detect::{Detector, DetectorOptions, Face};
 use crate::error::Result;
-use crate::input::{self, ImageInput, PixelFormat};
+use crate::input::{self, Frame, ImageInput, PixelFormat};
 use crate::models::ModelSource;
 use crate::runtime::RuntimeOptions;
 use crate::sessions::SessionOptions;
@@ -28,11 +28,19 @@ pub struct FaceAnalysis {
     pub attributes: Attributes,
 }
 
-/// One analysed image: the decoded image and its faces, best first.
+/// One analysed image: its size, the decoded image, and its faces, best
+/// first.
 #[derive(Debug, Clone)]
 pub struct ImageAnalysis {
-    /// The image as analysed (RGB, EXIF orientation applied).
-    pub image: RgbImage,
+    /// Width of the image analysed, in pixels.
+    pub width: u32,
+    /// Height of the image analysed, in pixels.
+    pub height: u32,
+    /// The image as analysed (RGB, EXIF orientation applied), where one was
+    /// decoded or converted; `None` for packed RGB pixels
+    /// ([`ImageInput::Pixels`] in [`PixelFormat::Rgb`] without padding),
+    /// which are read where they lie instead of being copied.
+    pub image: Option<RgbImage>,
     /// Every face found, best first; for an aligned chip, one face covering
     /// the chip.
     pub faces: Vec<FaceAnalysis>,
@@ -227,21 +235,22 @@ impl Pipeline {
 
     /// Detects the faces in `img` without classifying them; best first.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
-        self.check_size(img)?;
+        self.check_size(img.dimensions())?;
         self.detector.detect(img)
     }
 
-    fn check_size(&self, img: &RgbImage) -> Result<()> {
-        input::check_size(
-            u64::from(img.width()),
-            u64::from(img.height()),
-            self.limits.max_pixels,
-        )
+    fn check_size(&self, (width, height): (u32, u32)) -> Result<()> {
+        input::check_size(u64::from(width), u64::from(height), self.limits.max_pixels)
     }
 
     /// Detects, aligns and classifies every face in `img`; faces best first.
     pub fn analyze(&self, img: &RgbImage) -> Result<Vec<FaceAnalysis>> {
-        self.check_size(img)?;
+        self.analyze_frame(&input::frame(img))
+    }
+
+    /// [`Pipeline::analyze`] on pixels wherever they lie.
+    fn analyze_frame(&self, img: &Frame<'_>) -> Result<Vec<FaceAnalysis>> {
+        self.check_size(img.dimensions())?;
         let pixels = u64::from(img.width()) * u64::from(img.height());
         crate::memory::for_image(pixels, || {
             // The call's own set is its thread of the CPU budget until the
@@ -265,10 +274,14 @@ impl Pipeline {
     /// Aligns and classifies `faces` in shares of [`CLASSIFY_BATCH`], given
     /// out among this thread and one more per spare thread of the
     /// CPU budget (a crowd photo alone on the pipeline uses every core).
-    fn classify_faces(&self, img: &RgbImage, faces: &[Face]) -> Result<Vec<Attributes>> {
+    fn classify_faces(&self, img: &Frame<'_>, faces: &[Face]) -> Result<Vec<Attributes>> {
+        let (template, chip) = self.classifier.spec().template();
         let groups: Vec<&[Face]> = faces.chunks(CLASSIFY_BATCH).collect();
         let run = |group: &[Face]| {
-            let chips: Vec<RgbImage> = group.iter().map(|f| self.align(img, f)).collect();
+            let chips: Vec<RgbImage> = group
+                .iter()
+                .map(|f| crate::align::align_frame(img, &f.landmarks, &template, chip))
+                .collect();
             self.classifier.classify(&chips)
         };
         let spare = if groups.len() > 1 {
@@ -311,11 +324,18 @@ impl Pipeline {
         Ok(out)
     }
 
-    /// Decodes an image (within this pipeline's limits) and analyses it.
+    /// Decodes an image (within this pipeline's limits) and analyses it;
+    /// packed RGB pixels are analysed where they lie.
     pub fn analyze_input(&self, input: &ImageInput<'_>) -> Result<ImageAnalysis> {
-        let image = input.decode(&self.limits)?;
-        let faces = self.analyze(&image)?;
-        Ok(ImageAnalysis { image, faces })
+        let pixels = input.pixels(&self.limits)?;
+        let faces = self.analyze_frame(&pixels.frame())?;
+        let (width, height) = pixels.dimensions();
+        Ok(ImageAnalysis {
+            width,
+            height,
+            image: pixels.into_image(),
+            faces,
+        })
     }
 
     /// Decodes an image file (EXIF orientation applied) and analyses it.
@@ -323,14 +343,18 @@ impl Pipeline {
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> Result<(RgbImage, Vec<FaceAnalysis>)> {
-        let a = self.analyze_input(&ImageInput::Path(path.as_ref()))?;
-        Ok((a.image, a.faces))
+        self.decode_and_analyze(&ImageInput::Path(path.as_ref()))
     }
 
     /// Decodes encoded image bytes and analyses them.
     pub fn analyze_bytes(&self, bytes: &[u8]) -> Result<(RgbImage, Vec<FaceAnalysis>)> {
-        let a = self.analyze_input(&ImageInput::Encoded(bytes))?;
-        Ok((a.image, a.faces))
+        self.decode_and_analyze(&ImageInput::Encoded(bytes))
+    }
+
+    fn decode_and_analyze(&self, input: &ImageInput<'_>) -> Result<(RgbImage, Vec<FaceAnalysis>)> {
+        let image = input.decode(&self.limits)?;
+        let faces = self.analyze(&image)?;
+        Ok((image, faces))
     }
 
     /// Analyses a raw pixel buffer (see [`input::from_raw`]).
@@ -357,7 +381,7 @@ impl Pipeline {
     /// is one face whose box covers the chip, with score 1 and zero
     /// landmarks.
     pub fn classify_aligned(&self, chip: &RgbImage) -> Result<FaceAnalysis> {
-        self.check_size(chip)?;
+        self.check_size(chip.dimensions())?;
         let attributes = self
             .classifier
             .classify(std::slice::from_ref(chip))?
@@ -379,7 +403,9 @@ impl Pipeline {
         let image = input.decode(&self.limits)?;
         let face = self.classify_aligned(&image)?;
         Ok(ImageAnalysis {
-            image,
+            width: image.width(),
+            height: image.height(),
+            image: Some(image),
             faces: vec![face],
         })
     }

@@ -266,6 +266,28 @@ fn batch_runs_every_input_kind_and_fails_images_alone() {
     assert_eq!(faces(0), p.analyze_path(&path).unwrap().1);
     assert_eq!(faces(1), faces(3));
     assert_eq!(faces(1), p.analyze(&img).unwrap());
+    // Decoded inputs come back with their image; packed RGB pixels are read
+    // where they lie (no copy, no image), padded ones are converted.
+    let analysed = |i: usize| out[i].as_ref().unwrap();
+    assert_eq!(analysed(1).image.as_ref(), Some(&img));
+    assert!(analysed(3).image.is_none());
+    assert_eq!((analysed(3).width, analysed(3).height), img.dimensions());
+    let (w, h) = img.dimensions();
+    let stride = w as usize * 3 + 5;
+    let mut padded = vec![0u8; stride * h as usize];
+    for (y, row) in img.as_raw().chunks_exact(w as usize * 3).enumerate() {
+        padded[y * stride..][..row.len()].copy_from_slice(row);
+    }
+    let padded_input = ImageInput::Pixels {
+        data: &padded,
+        width: w,
+        height: h,
+        stride,
+        format: faceless::input::PixelFormat::Rgb,
+    };
+    let converted = p.analyze_input(&padded_input).unwrap();
+    assert_eq!(converted.image.as_ref(), Some(&img));
+    assert_eq!(converted.faces, faces(3));
     assert_eq!(out[2].as_ref().unwrap_err().kind(), ErrorKind::Decode);
     assert_eq!(out[4].as_ref().unwrap_err().kind(), ErrorKind::Io);
     let aligned = p.analyze_batch(&inputs[1..2], BatchMode::ClassifyAligned);

@@ -16,7 +16,7 @@ use image::RgbImage;
 use ort::session::Session;
 
 use crate::error::{Error, Result};
-use crate::input::{ImageInput, Limits};
+use crate::input::{frame, Frame, ImageInput, Limits};
 use crate::models::{ModelSet, ModelSource};
 use crate::runtime::{self, RuntimeOptions};
 use crate::session_pool::{Checkout, Pool};
@@ -131,7 +131,7 @@ impl MtcnnSessions {
     pub(crate) fn detect(
         &mut self,
         helpers: Vec<Checkout<'_, MtcnnSessions>>,
-        img: &RgbImage,
+        img: &Frame<'_>,
         opts: &DetectorOptions,
     ) -> Result<Vec<Face>> {
         let proposals = {
@@ -282,6 +282,11 @@ impl Detector {
     /// Finds every face in `img`, best score first. An image without faces
     /// gives an empty list, not an error.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
+        self.detect_frame(&frame(img))
+    }
+
+    /// [`Detector::detect`] on pixels wherever they lie.
+    pub(crate) fn detect_frame(&self, img: &Frame<'_>) -> Result<Vec<Face>> {
         let pixels = u64::from(img.width()) * u64::from(img.height());
         crate::memory::for_image(pixels, || self.detect_in_scope(img))
     }
@@ -293,7 +298,7 @@ impl Detector {
     /// when the image is large enough to share out. A call alone on the
     /// pipeline thus uses the whole CPU budget, and calls in parallel (a
     /// batch) use one set each: threads never exceed the budget.
-    pub(crate) fn detect_in_scope(&self, img: &RgbImage) -> Result<Vec<Face>> {
+    pub(crate) fn detect_in_scope(&self, img: &Frame<'_>) -> Result<Vec<Face>> {
         let mut own = self.pool.checkout()?;
         self.detect_with(&mut own, img)
     }
@@ -321,7 +326,11 @@ impl Detector {
 
     /// Detection with the caller's own set, sharing P-Net's pyramid with
     /// the spare ones when the image is large enough.
-    pub(crate) fn detect_with(&self, own: &mut MtcnnSessions, img: &RgbImage) -> Result<Vec<Face>> {
+    pub(crate) fn detect_with(
+        &self,
+        own: &mut MtcnnSessions,
+        img: &Frame<'_>,
+    ) -> Result<Vec<Face>> {
         let pixels = u64::from(img.width()) * u64::from(img.height());
         let helpers = if pixels >= SHARE_PIXELS {
             self.spare_sets(self.pool.limit() - 1)
@@ -334,21 +343,22 @@ impl Detector {
     /// Decodes (within `limits`) and detects every input, up to
     /// [`Detector::max_sessions`] at a time in parallel, and calls
     /// `deliver(i, outcome)` on this thread for each, in input order, as soon
-    /// as it and every earlier one are done. Each image succeeds or fails
-    /// alone; a panic while detecting one is its [`crate::Error::Internal`].
+    /// as it and every earlier one are done; an outcome is the image's width
+    /// and height, and its faces. Each image succeeds or fails alone; a
+    /// panic while detecting one is its [`crate::Error::Internal`].
     pub fn detect_batch_each(
         &self,
         inputs: &[ImageInput<'_>],
         limits: &Limits,
-        deliver: impl FnMut(usize, Result<(RgbImage, Vec<Face>)>),
+        deliver: impl FnMut(usize, Result<((u32, u32), Vec<Face>)>),
     ) {
         crate::batch::run(
             inputs.len(),
             self.max_sessions(),
             |i| {
-                let img = inputs[i].decode(limits)?;
-                let faces = self.detect(&img)?;
-                Ok((img, faces))
+                let pixels = inputs[i].pixels(limits)?;
+                let faces = self.detect_frame(&pixels.frame())?;
+                Ok((pixels.dimensions(), faces))
             },
             deliver,
         );

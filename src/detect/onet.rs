@@ -1,7 +1,7 @@
 //! Stage 3, the output network: final score, box and five landmarks from a
 //! 48×48 crop.
 
-use image::RgbImage;
+use crate::input::Frame;
 use ort::session::Session;
 
 use super::boxes::{nms, regress, Candidate, Overlap};
@@ -34,7 +34,7 @@ const OUTPUTS: [Expect; 3] = [
 /// threshold, with landmarks, after "Min" suppression of nested boxes.
 pub(crate) fn finish(
     session: &mut Session,
-    img: &RgbImage,
+    img: &Frame<'_>,
     candidates: &[Candidate],
     opts: &DetectorOptions,
 ) -> Result<Vec<Face>> {

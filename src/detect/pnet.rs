@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use image::RgbImage;
 use ort::session::Session;
 
 use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
@@ -12,6 +11,7 @@ use super::resample::{area_resize_rows_into, Planes};
 use super::DetectorOptions;
 use crate::error::{Error, Result};
 use crate::inference::{self, Dim, Expect};
+use crate::input::Frame;
 
 /// P-Net sees 12×12 windows with a stride of 2 pixels.
 const CELL: f32 = 12.0;
@@ -127,7 +127,7 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     /// Fills `input` with resized rows `r0..r1` of `band`'s level, planar.
-    fn resize(&mut self, img: &RgbImage, band: &Band) {
+    fn resize(&mut self, img: &Frame<'_>, band: &Band) {
         let (w, h) = img.dimensions();
         let Band { ws, hs, r0, r1, .. } = *band;
         let rows = r1 - r0;
@@ -171,7 +171,7 @@ impl Scratch {
 /// in grid order (row-major, as the reference's `nonzero`).
 pub(crate) fn run_band(
     session: &mut Session,
-    img: &RgbImage,
+    img: &Frame<'_>,
     band: &Band,
     opts: &DetectorOptions,
     scratch: &mut Scratch,
@@ -287,7 +287,7 @@ fn runs(plan: &[Band], workers: usize) -> Vec<std::ops::Range<usize>> {
 /// `sessions.len() - 1` more), in runs, largest level first.
 pub(crate) fn propose(
     sessions: &mut [&mut Session],
-    img: &RgbImage,
+    img: &Frame<'_>,
     opts: &DetectorOptions,
 ) -> Result<Vec<Candidate>> {
     let (w, h) = img.dimensions();
@@ -332,6 +332,8 @@ pub(crate) fn propose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::frame;
+    use image::RgbImage;
 
     #[test]
     fn pyramid_matches_reference() {
@@ -386,6 +388,7 @@ mod tests {
         let img = RgbImage::from_fn(1500, 700, |x, y| {
             image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (x ^ y) as u8])
         });
+        let img = frame(&img);
         let plan = plan(1500, 700, &DetectorOptions::default());
         let mut reused = Scratch::default();
         let mut copies = 0;

@@ -1,7 +1,7 @@
 //! Shared by R-Net and O-Net: cut every candidate's region out of the image
 //! and resize it to the network's input, all in one batch.
 
-use image::RgbImage;
+use crate::input::Frame;
 
 use super::boxes::{crop_region, Candidate};
 use super::resample::area_resize_into;
@@ -9,7 +9,7 @@ use super::resample::area_resize_into;
 /// Builds the `[N, 3, side, side]` batch for the candidates whose region is
 /// visible; returns it with the candidates kept (in the same order).
 pub(crate) fn crop_batch(
-    img: &RgbImage,
+    img: &Frame<'_>,
     candidates: &[Candidate],
     side: usize,
 ) -> (Vec<f32>, Vec<Candidate>) {

@@ -7,7 +7,7 @@
 //! than using a bilinear or Lanczos resize) is what lets our boxes agree
 //! with the reference to a fraction of a pixel.
 
-use image::RgbImage;
+use crate::input::Frame;
 
 /// MTCNN's input normalisation: (pixel − 127.5) / 128.
 const MEAN: f32 = 127.5;
@@ -25,7 +25,7 @@ fn window(i: usize, input: usize, out: usize) -> (usize, usize) {
 /// area interpolation, normalises it, and writes it planar (C, H, W) into
 /// `dst`, which must hold `3 × out_w × out_h` values.
 pub(crate) fn area_resize_into(
-    img: &RgbImage,
+    img: &Frame<'_>,
     region: (usize, usize, usize, usize),
     out_w: usize,
     out_h: usize,
@@ -53,7 +53,7 @@ pub(crate) struct Planes<'a> {
 /// reads every source pixel once per level but vectorises, and leaves the
 /// scalar column windows to run once per output row, not per source row.
 pub(crate) fn area_resize_rows_into(
-    img: &RgbImage,
+    img: &Frame<'_>,
     (x0, y0, x1, y1): (usize, usize, usize, usize),
     out_w: usize,
     out_h: usize,
@@ -206,6 +206,8 @@ unsafe fn normalise_avx2(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::frame;
+    use image::RgbImage;
 
     #[test]
     fn windows_cover_input() {
@@ -224,6 +226,7 @@ mod tests {
         let img = RgbImage::from_fn(4, 2, |x, _| {
             image::Rgb([if x < 2 { 0 } else { 255 }, 128, 128])
         });
+        let img = frame(&img);
         let mut dst = vec![0f32; 3 * 2];
         area_resize_into(&img, (0, 0, 4, 2), 2, 1, &mut dst);
         assert!((dst[0] - (0.0 - MEAN) * SCALE).abs() < 1e-6);
@@ -238,6 +241,7 @@ mod tests {
         let img = RgbImage::from_fn(5, 600, |x, y| {
             image::Rgb([(x * 50 + y % 7) as u8, (y % 256) as u8, 255])
         });
+        let img = frame(&img);
         for out_h in [2, 4] {
             let mut dst = vec![0f32; 3 * out_h];
             area_resize_into(&img, (0, 0, 5, 600), 1, out_h, &mut dst);
@@ -260,6 +264,7 @@ mod tests {
         let img = RgbImage::from_fn(37, 29, |x, y| {
             image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (x ^ y) as u8])
         });
+        let img = frame(&img);
         for (out_w, out_h) in [(13, 11), (37, 29), (50, 41)] {
             let mut whole = vec![0f32; 3 * out_w * out_h];
             area_resize_into(&img, (2, 1, 37, 29), out_w, out_h, &mut whole);

@@ -1,7 +1,7 @@
 //! Stage 2, the refinement network: rescores every proposal on a 24×24 crop
 //! and refines its box.
 
-use image::RgbImage;
+use crate::input::Frame;
 use ort::session::Session;
 
 use super::boxes::{nms, regress, square, Candidate, Overlap};
@@ -30,7 +30,7 @@ const OUTPUTS: [Expect; 2] = [
 /// regressed and squared for O-Net.
 pub(crate) fn refine(
     session: &mut Session,
-    img: &RgbImage,
+    img: &Frame<'_>,
     candidates: &[Candidate],
     opts: &DetectorOptions,
 ) -> Result<Vec<Candidate>> {

@@ -250,6 +250,9 @@ pub unsafe extern "C" fn faceless_analyze_encoded(
 /// Like `faceless_analyze_file`, for raw pixels: `height` rows of `width`
 /// pixels in `format` (a `FacelessPixelFormat`), each row starting `stride`
 /// bytes after the previous one, in a buffer of `len` bytes at `data`.
+/// Packed RGB (`FACELESS_PIXEL_FORMAT_RGB`, `stride` = 3 × `width`) is read
+/// where it lies during the call, not copied; other layouts are converted
+/// into a copy first.
 ///
 /// Errors: `FACELESS_ERR_NULL_POINTER` (`pipeline`, `data`, `out`),
 /// `FACELESS_ERR_INVALID_ARGUMENT` (`len`, `width` or `height` 0; unknown

@@ -116,8 +116,8 @@ pub(crate) fn make_result(analysis: &ImageAnalysis) -> *mut FacelessResult {
     let faces = &analysis.faces;
     let mut owned = Box::new(Owned {
         public: FacelessResult {
-            width: analysis.image.width(),
-            height: analysis.image.height(),
+            width: analysis.width,
+            height: analysis.height,
             face_count: 0,
             faces: std::ptr::null(),
         },

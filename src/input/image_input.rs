@@ -6,7 +6,9 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use super::{decode_bytes_with, decode_path_with, from_raw, Limits, PixelFormat};
+use super::{
+    borrow_packed, decode_bytes_with, decode_path_with, from_raw, Limits, PixelFormat, Pixels,
+};
 use crate::error::Result;
 
 /// An image to analyse: a file, encoded bytes, or raw pixels. Borrows the
@@ -33,7 +35,7 @@ pub enum ImageInput<'a> {
     },
 }
 
-impl ImageInput<'_> {
+impl<'a> ImageInput<'a> {
     /// Decodes (or copies) the image into RGB within `limits`.
     pub fn decode(&self, limits: &Limits) -> Result<RgbImage> {
         match *self {
@@ -47,6 +49,26 @@ impl ImageInput<'_> {
                 format,
             } => from_raw(data, width, height, stride, format, limits.max_pixels),
         }
+    }
+
+    /// The image's pixels within `limits`: packed RGB pixels as they lie,
+    /// anything else decoded or converted ([`ImageInput::decode`]).
+    pub fn pixels(&self, limits: &Limits) -> Result<Pixels<'a>> {
+        if let ImageInput::Pixels {
+            data,
+            width,
+            height,
+            stride,
+            format,
+        } = *self
+        {
+            if let Some(frame) =
+                borrow_packed(data, width, height, stride, format, limits.max_pixels)?
+            {
+                return Ok(Pixels::Borrowed(frame));
+            }
+        }
+        self.decode(limits).map(Pixels::Owned)
     }
 }
 

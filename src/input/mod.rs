@@ -4,6 +4,7 @@
 
 mod decode;
 mod depth;
+mod frame;
 mod gif_frame;
 mod image_input;
 mod jpeg;
@@ -12,8 +13,10 @@ mod raw;
 mod read;
 
 pub use decode::{decode_bytes, decode_bytes_with, decode_path, decode_path_with};
+pub use frame::{frame, Frame, Pixels};
 pub use image_input::ImageInput;
 pub(crate) use limits::check_size;
 pub use limits::{Limits, DEFAULT_MAX_PIXELS, DEFAULT_MAX_PIXELS_PER_BYTE, DENSITY_FLOOR_PIXELS};
+pub(crate) use raw::borrow_packed;
 pub use raw::{from_raw, PixelFormat};
 pub use read::file_kind;

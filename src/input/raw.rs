@@ -2,7 +2,7 @@
 
 use image::RgbImage;
 
-use super::check_size;
+use super::{check_size, Frame};
 use crate::error::{Error, Result};
 
 /// Layout of one pixel in a raw buffer; 8 bits per channel.
@@ -32,22 +32,39 @@ impl PixelFormat {
     }
 }
 
-/// Copies a raw pixel buffer into an RGB image.
-///
-/// `stride` is the distance in bytes between the starts of two rows; it must
-/// be at least `width × bytes per pixel`, and `pixels` must hold
-/// `stride × height` bytes.
-pub fn from_raw(
+/// The buffer's pixels in place, without a copy, where they are packed
+/// RGB (no padding between rows); `None` for any other layout, which
+/// [`from_raw`] converts. Checked as `from_raw` checks.
+pub(crate) fn borrow_packed(
     pixels: &[u8],
     width: u32,
     height: u32,
     stride: usize,
     format: PixelFormat,
     max_pixels: u64,
-) -> Result<RgbImage> {
+) -> Result<Option<Frame<'_>>> {
+    let row = check(pixels, width, height, stride, format, max_pixels)?;
+    if format != PixelFormat::Rgb || stride != row {
+        return Ok(None);
+    }
+    Ok(Frame::from_raw(
+        width,
+        height,
+        &pixels[..row * height as usize],
+    ))
+}
+
+/// The size limit and the buffer's geometry; returns the bytes of one row.
+fn check(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: PixelFormat,
+    max_pixels: u64,
+) -> Result<usize> {
     check_size(u64::from(width), u64::from(height), max_pixels)?;
-    let bpp = format.bytes_per_pixel();
-    let row = width as usize * bpp;
+    let row = width as usize * format.bytes_per_pixel();
     if stride < row {
         return Err(Error::InvalidArgument(format!(
             "stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"
@@ -62,6 +79,23 @@ pub fn from_raw(
             pixels.len()
         )));
     }
+    Ok(row)
+}
+
+/// Copies a raw pixel buffer into an RGB image.
+///
+/// `stride` is the distance in bytes between the starts of two rows; it must
+/// be at least `width × bytes per pixel`, and `pixels` must hold
+/// `stride × height` bytes.
+pub fn from_raw(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: PixelFormat,
+    max_pixels: u64,
+) -> Result<RgbImage> {
+    let row = check(pixels, width, height, stride, format, max_pixels)?;
     let mut out = Vec::with_capacity(width as usize * height as usize * 3);
     for y in 0..height as usize {
         let line = &pixels[y * stride..y * stride + row];

@@ -241,10 +241,10 @@ fn detect(args: &DetectArgs) -> Result<bool, Failure> {
     detector.detect_batch_each(&inputs, &limits, |i, result| {
         let path = &files[i];
         match stdin.outcome(path, result) {
-            Ok((img, faces)) => {
+            Ok((size, faces)) => {
                 let report = Report {
                     path,
-                    image: &img,
+                    size,
                     faces: Faces::Detected(&faces),
                 };
                 // stdout closed (e.g. `| head`): the rest is not wanted.
@@ -299,14 +299,20 @@ fn analyze(args: &AnalyzeArgs) -> Result<bool, Failure> {
         let outcome = stdin.outcome(path, outcome);
         let clear = if progress { "\r\x1b[K" } else { "" };
         match outcome {
-            Ok(ImageAnalysis { mut image, faces }) => {
+            Ok(ImageAnalysis {
+                width,
+                height,
+                image,
+                faces,
+            }) => {
                 let report = Report {
                     path,
-                    image: &image,
+                    size: (width, height),
                     faces: Faces::Analysed(&faces),
                 };
                 stdout_open = stdout_open && report.write(&mut out, run.json).is_ok();
-                if let Some(target) = target.as_mut() {
+                // Files and standard input are always decoded into an image.
+                if let (Some(target), Some(mut image)) = (target.as_mut(), image) {
                     let dest = target.destination(path);
                     draw::annotate(&mut image, &faces);
                     match image.save(&dest) {

@@ -14,14 +14,13 @@ use std::io::Write;
 use std::path::Path;
 
 use faceless::{Face, FaceAnalysis, Prediction};
-use image::RgbImage;
 use serde_json::{json, Map, Value};
 
 /// One image's result, as `--json` or as Python literals.
 pub struct Report<'a> {
     pub path: &'a Path,
-    /// The image as analysed (its size is reported).
-    pub image: &'a RgbImage,
+    /// The image's width and height.
+    pub size: (u32, u32),
     pub faces: Faces<'a>,
 }
 
@@ -54,8 +53,8 @@ impl Report<'_> {
         if self.path.to_str().is_none() {
             line.insert("image_lossy".into(), json!(true));
         }
-        line.insert("width".into(), json!(self.image.width()));
-        line.insert("height".into(), json!(self.image.height()));
+        line.insert("width".into(), json!(self.size.0));
+        line.insert("height".into(), json!(self.size.1));
         line.insert("faces".into(), Value::Array(faces));
         Value::Object(line)
     }
