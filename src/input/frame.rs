@@ -39,6 +39,17 @@ impl Pixels<'_> {
         }
     }
 
+    /// The pixels as an image of their own (copied where borrowed).
+    pub fn into_owned(self) -> RgbImage {
+        match self {
+            Pixels::Borrowed(f) => {
+                let (w, h) = f.dimensions();
+                RgbImage::from_raw(w, h, f.as_raw().to_vec()).expect("a frame holds its pixels")
+            }
+            Pixels::Owned(img) => img,
+        }
+    }
+
     /// The image, where one was made (`None`: the caller's buffer was read
     /// in place).
     pub fn into_image(self) -> Option<RgbImage> {

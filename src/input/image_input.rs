@@ -6,9 +6,7 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use super::{
-    borrow_packed, decode_bytes_with, decode_path_with, from_raw, Limits, PixelFormat, Pixels,
-};
+use super::{decode_bytes_with, decode_path_with, Limits, PixelFormat, Pixels, RawPixels};
 use crate::error::Result;
 
 /// An image to analyse: a file, encoded bytes, or raw pixels. Borrows the
@@ -41,34 +39,34 @@ impl<'a> ImageInput<'a> {
         match *self {
             ImageInput::Path(p) => decode_path_with(p, limits),
             ImageInput::Encoded(b) => decode_bytes_with(b, limits),
-            ImageInput::Pixels {
-                data,
-                width,
-                height,
-                stride,
-                format,
-            } => from_raw(data, width, height, stride, format, limits.max_pixels),
+            ImageInput::Pixels { .. } => self.pixels(limits).map(Pixels::into_owned),
         }
     }
 
     /// The image's pixels within `limits`: packed RGB pixels as they lie,
     /// anything else decoded or converted ([`ImageInput::decode`]).
     pub fn pixels(&self, limits: &Limits) -> Result<Pixels<'a>> {
-        if let ImageInput::Pixels {
+        let ImageInput::Pixels {
             data,
             width,
             height,
             stride,
             format,
         } = *self
-        {
-            if let Some(frame) =
-                borrow_packed(data, width, height, stride, format, limits.max_pixels)?
-            {
-                return Ok(Pixels::Borrowed(frame));
-            }
-        }
-        self.decode(limits).map(Pixels::Owned)
+        else {
+            return self.decode(limits).map(Pixels::Owned);
+        };
+        let raw = RawPixels {
+            data,
+            width,
+            height,
+            stride,
+            format,
+        };
+        Ok(match raw.borrow_packed(limits.max_pixels)? {
+            Some(frame) => Pixels::Borrowed(frame),
+            None => Pixels::Owned(raw.convert(limits.max_pixels)?),
+        })
     }
 }
 

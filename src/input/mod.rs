@@ -17,6 +17,6 @@ pub use frame::{frame, Frame, Pixels};
 pub use image_input::ImageInput;
 pub(crate) use limits::check_size;
 pub use limits::{Limits, DEFAULT_MAX_PIXELS, DEFAULT_MAX_PIXELS_PER_BYTE, DENSITY_FLOOR_PIXELS};
-pub(crate) use raw::borrow_packed;
+pub(crate) use raw::RawPixels;
 pub use raw::{from_raw, PixelFormat};
 pub use read::file_kind;

@@ -32,56 +32,6 @@ impl PixelFormat {
     }
 }
 
-/// The buffer's pixels in place, without a copy, where they are packed
-/// RGB (no padding between rows); `None` for any other layout, which
-/// [`from_raw`] converts. Checked as `from_raw` checks.
-pub(crate) fn borrow_packed(
-    pixels: &[u8],
-    width: u32,
-    height: u32,
-    stride: usize,
-    format: PixelFormat,
-    max_pixels: u64,
-) -> Result<Option<Frame<'_>>> {
-    let row = check(pixels, width, height, stride, format, max_pixels)?;
-    if format != PixelFormat::Rgb || stride != row {
-        return Ok(None);
-    }
-    Ok(Frame::from_raw(
-        width,
-        height,
-        &pixels[..row * height as usize],
-    ))
-}
-
-/// The size limit and the buffer's geometry; returns the bytes of one row.
-fn check(
-    pixels: &[u8],
-    width: u32,
-    height: u32,
-    stride: usize,
-    format: PixelFormat,
-    max_pixels: u64,
-) -> Result<usize> {
-    check_size(u64::from(width), u64::from(height), max_pixels)?;
-    let row = width as usize * format.bytes_per_pixel();
-    if stride < row {
-        return Err(Error::InvalidArgument(format!(
-            "stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"
-        )));
-    }
-    let needed = stride
-        .checked_mul(height as usize)
-        .ok_or_else(|| Error::InvalidArgument("stride × height overflows".into()))?;
-    if pixels.len() < needed {
-        return Err(Error::InvalidArgument(format!(
-            "pixel buffer holds {} bytes, stride × height needs {needed}",
-            pixels.len()
-        )));
-    }
-    Ok(row)
-}
-
 /// Copies a raw pixel buffer into an RGB image.
 ///
 /// `stride` is the distance in bytes between the starts of two rows; it must
@@ -95,25 +45,91 @@ pub fn from_raw(
     format: PixelFormat,
     max_pixels: u64,
 ) -> Result<RgbImage> {
-    let row = check(pixels, width, height, stride, format, max_pixels)?;
-    let mut out = Vec::with_capacity(width as usize * height as usize * 3);
-    for y in 0..height as usize {
-        let line = &pixels[y * stride..y * stride + row];
-        match format {
-            PixelFormat::Rgb => out.extend_from_slice(line),
-            PixelFormat::Bgr => line
-                .chunks_exact(3)
-                .for_each(|p| out.extend_from_slice(&[p[2], p[1], p[0]])),
-            PixelFormat::Rgba => line
-                .chunks_exact(4)
-                .for_each(|p| out.extend_from_slice(&p[..3])),
-            PixelFormat::Bgra => line
-                .chunks_exact(4)
-                .for_each(|p| out.extend_from_slice(&[p[2], p[1], p[0]])),
-            PixelFormat::Gray8 => line.iter().for_each(|&g| out.extend_from_slice(&[g, g, g])),
+    let raw = RawPixels {
+        data: pixels,
+        width,
+        height,
+        stride,
+        format,
+    };
+    raw.convert(max_pixels)
+}
+
+/// A caller's buffer: `height` rows of `width` pixels in `format`, each row
+/// starting `stride` bytes after the previous one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawPixels<'a> {
+    pub data: &'a [u8],
+    pub width: u32,
+    pub height: u32,
+    pub stride: usize,
+    pub format: PixelFormat,
+}
+
+impl<'a> RawPixels<'a> {
+    /// The size limit and the buffer's geometry; returns the bytes of one row.
+    fn check(&self, max_pixels: u64) -> Result<usize> {
+        let Self {
+            data,
+            width,
+            height,
+            stride,
+            format,
+        } = *self;
+        check_size(u64::from(width), u64::from(height), max_pixels)?;
+        let row = width as usize * format.bytes_per_pixel();
+        if stride < row {
+            return Err(Error::InvalidArgument(format!(
+                "stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"
+            )));
         }
+        let needed = stride
+            .checked_mul(height as usize)
+            .ok_or_else(|| Error::InvalidArgument("stride × height overflows".into()))?;
+        if data.len() < needed {
+            return Err(Error::InvalidArgument(format!(
+                "pixel buffer holds {} bytes, stride × height needs {needed}",
+                data.len()
+            )));
+        }
+        Ok(row)
     }
-    Ok(RgbImage::from_raw(width, height, out).expect("buffer sized from width and height"))
+
+    /// The pixels in place, without a copy, where they are packed RGB (no
+    /// padding between rows); `None` for any other layout, which
+    /// [`RawPixels::convert`] converts. Checked as that checks.
+    pub(crate) fn borrow_packed(&self, max_pixels: u64) -> Result<Option<Frame<'a>>> {
+        let row = self.check(max_pixels)?;
+        if self.format != PixelFormat::Rgb || self.stride != row {
+            return Ok(None);
+        }
+        let packed = &self.data[..row * self.height as usize];
+        Ok(Frame::from_raw(self.width, self.height, packed))
+    }
+
+    /// The pixels copied into an RGB image ([`from_raw`]).
+    pub(crate) fn convert(&self, max_pixels: u64) -> Result<RgbImage> {
+        let row = self.check(max_pixels)?;
+        let (width, height, stride) = (self.width, self.height, self.stride);
+        let mut out = Vec::with_capacity(width as usize * height as usize * 3);
+        for y in 0..height as usize {
+            let line = &self.data[y * stride..y * stride + row];
+            match self.format {
+                PixelFormat::Rgb => out.extend_from_slice(line),
+                PixelFormat::Bgr => line
+                    .chunks_exact(3)
+                    .for_each(|p| out.extend_from_slice(&[p[2], p[1], p[0]])),
+                PixelFormat::Rgba => line
+                    .chunks_exact(4)
+                    .for_each(|p| out.extend_from_slice(&p[..3])),
+                PixelFormat::Bgra => line
+                    .chunks_exact(4)
+                    .for_each(|p| out.extend_from_slice(&[p[2], p[1], p[0]])),
+                PixelFormat::Gray8 => line.iter().for_each(|&g| out.extend_from_slice(&[g, g, g])),
+            }
+        }
+        Ok(RgbImage::from_raw(width, height, out).expect("buffer sized from width and height"))
+    }
 }
 
 #[cfg(test)]
