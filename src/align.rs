@@ -99,9 +99,7 @@ pub fn align<C: Deref<Target = [u8]>>(
     template: &[[f32; 2]; 5],
     chip: (u32, u32),
 ) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let view = Frame::from_raw(w, h, &img.as_raw()[..]).expect("an image holds its own pixels");
-    align_frame(&view, landmarks, template, chip)
+    align_frame(&frame(img), landmarks, template, chip)
 }
 
 /// [`align`] on borrowed pixels.
@@ -171,7 +169,7 @@ pub(crate) fn align_frame(
     let inv = t.inverse();
     let src = match &shrunk {
         Some(s) => frame(s),
-        None => img.clone(),
+        None => frame(img),
     };
     let (w, h) = (src.width() as i64, src.height() as i64);
     let fetch = |x: i64, y: i64| -> [f64; 3] {

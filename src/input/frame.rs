@@ -2,15 +2,17 @@
 //! already packed 8-bit RGB (a camera frame is read where it lies, not
 //! copied), or an image decoded or converted from what the caller gave.
 
+use std::ops::Deref;
+
 use image::{ImageBuffer, Rgb, RgbImage};
 
 /// Packed 8-bit RGB pixels, borrowed.
 pub type Frame<'a> = ImageBuffer<Rgb<u8>, &'a [u8]>;
 
-/// `img`'s pixels as a [`Frame`].
-pub fn frame(img: &RgbImage) -> Frame<'_> {
+/// `img`'s pixels as a [`Frame`] (an `RgbImage`, or another frame).
+pub fn frame<C: Deref<Target = [u8]>>(img: &ImageBuffer<Rgb<u8>, C>) -> Frame<'_> {
     let (w, h) = img.dimensions();
-    Frame::from_raw(w, h, img.as_raw().as_slice()).expect("an RgbImage holds its own pixels")
+    Frame::from_raw(w, h, &img.as_raw()[..]).expect("an image buffer holds its own pixels")
 }
 
 /// One input's pixels: the caller's, or an image made from them.
@@ -26,7 +28,7 @@ impl Pixels<'_> {
     /// The pixels to read.
     pub fn frame(&self) -> Frame<'_> {
         match self {
-            Pixels::Borrowed(f) => f.clone(),
+            Pixels::Borrowed(f) => frame(f),
             Pixels::Owned(img) => frame(img),
         }
     }
