@@ -229,8 +229,13 @@ impl Pipeline {
 
     /// Cuts the aligned chip of one detected face, as the classifier sees it.
     pub fn align(&self, img: &RgbImage, face: &Face) -> RgbImage {
+        self.chip(&input::frame(img), face)
+    }
+
+    /// [`Pipeline::align`] on pixels wherever they lie.
+    fn chip(&self, img: &Frame<'_>, face: &Face) -> RgbImage {
         let (template, chip) = self.classifier.spec().template();
-        crate::align::align(img, &face.landmarks, &template, chip)
+        crate::align::align_frame(img, &face.landmarks, &template, chip)
     }
 
     /// Detects the faces in `img` without classifying them; best first.
@@ -275,13 +280,9 @@ impl Pipeline {
     /// out among this thread and one more per spare thread of the
     /// CPU budget (a crowd photo alone on the pipeline uses every core).
     fn classify_faces(&self, img: &Frame<'_>, faces: &[Face]) -> Result<Vec<Attributes>> {
-        let (template, chip) = self.classifier.spec().template();
         let groups: Vec<&[Face]> = faces.chunks(CLASSIFY_BATCH).collect();
         let run = |group: &[Face]| {
-            let chips: Vec<RgbImage> = group
-                .iter()
-                .map(|f| crate::align::align_frame(img, &f.landmarks, &template, chip))
-                .collect();
+            let chips: Vec<RgbImage> = group.iter().map(|f| self.chip(img, f)).collect();
             self.classifier.classify(&chips)
         };
         let spare = if groups.len() > 1 {
