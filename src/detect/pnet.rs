@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use ort::session::Session;
 
 use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
-use super::resample::{area_resize_rows_into, Planes};
+use super::resample::{self, area_resize_rows_into, Planes};
 use super::DetectorOptions;
 use crate::error::{Error, Result};
 use crate::inference::{self, Dim, Expect};
@@ -122,7 +122,7 @@ pub(crate) struct Scratch {
     /// by over a third of their rows).
     previous: Vec<f32>,
     held: Option<Band>,
-    rows: Vec<u32>,
+    resample: resample::Scratch,
 }
 
 impl Scratch {
@@ -160,7 +160,7 @@ impl Scratch {
                     data: &mut self.input[ws * (from - r0)..],
                     plane,
                 },
-                &mut self.rows,
+                &mut self.resample,
             );
         }
         self.held = Some(*band);

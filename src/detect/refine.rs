@@ -4,7 +4,7 @@
 use crate::input::Frame;
 
 use super::boxes::{crop_region, Candidate};
-use super::resample::area_resize_into;
+use super::resample::{area_resize_into, Scratch};
 
 /// Builds the `[N, 3, side, side]` batch for the candidates whose region is
 /// visible; returns it with the candidates kept (in the same order).
@@ -17,11 +17,12 @@ pub(crate) fn crop_batch(
     let per = 3 * side * side;
     let mut data = Vec::with_capacity(candidates.len() * per);
     let mut kept = Vec::with_capacity(candidates.len());
+    let mut scratch = Scratch::default();
     for c in candidates {
         if let Some(region) = crop_region(c, w, h) {
             let start = data.len();
             data.resize(start + per, 0.0);
-            area_resize_into(img, region, side, side, &mut data[start..]);
+            area_resize_into(img, region, side, side, &mut data[start..], &mut scratch);
             kept.push(*c);
         }
     }

@@ -30,10 +30,21 @@ pub(crate) fn area_resize_into(
     out_w: usize,
     out_h: usize,
     dst: &mut [f32],
+    scratch: &mut Scratch,
 ) {
     let plane = out_w * out_h;
     let dst = Planes { data: dst, plane };
-    area_resize_rows_into(img, region, out_w, out_h, 0..out_h, dst, &mut Vec::new());
+    area_resize_rows_into(img, region, out_w, out_h, 0..out_h, dst, scratch);
+}
+
+/// Buffers a caller reuses across resizes: one source row of sums, narrow
+/// or wide, and the column windows of the last input and output widths (a
+/// pyramid level's bands share them).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    narrow: Vec<u16>,
+    wide: Vec<u32>,
+    columns: Option<Columns>,
 }
 
 /// Where resized rows go: row after row from the start of `data`, each
@@ -45,7 +56,7 @@ pub(crate) struct Planes<'a> {
 
 /// Like [`area_resize_into`], but only output rows `rows` of the `out_w ×
 /// out_h` result, written into `dst` (`2 × plane + out_w × rows.len()`
-/// values at least). `scratch` is reused between calls (one source row of sums).
+/// values at least).
 ///
 /// Window sums are exact integers and each output is one division, so the
 /// result is the exact average rounded once (the reference sums in float;
@@ -59,7 +70,7 @@ pub(crate) fn area_resize_rows_into(
     out_h: usize,
     rows: std::ops::Range<usize>,
     Planes { data: dst, plane }: Planes<'_>,
-    scratch: &mut Vec<u32>,
+    scratch: &mut Scratch,
 ) {
     let (in_w, in_h) = (x1 - x0, y1 - y0);
     let band_h = rows.len();
@@ -67,9 +78,19 @@ pub(crate) fn area_resize_rows_into(
     debug_assert!(plane >= out_w * band_h && dst.len() >= 2 * plane + out_w * band_h);
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
-    let mut columns = Columns::new(in_w, out_w);
+    let Scratch {
+        narrow,
+        wide,
+        columns,
+    } = scratch;
+    if columns
+        .as_ref()
+        .is_none_or(|c| (c.in_w, c.windows.len()) != (in_w, out_w))
+    {
+        *columns = Some(Columns::new(in_w, out_w));
+    }
+    let columns = columns.as_mut().expect("set just above");
     let line_len = in_w * 3;
-    let mut narrow: Vec<u16> = Vec::new();
     for (by, oy) in rows.enumerate() {
         // Vertical: the row window's sum for every source column; in u16
         // (twice the SIMD lanes) while the window cannot overflow it.
@@ -83,18 +104,18 @@ pub(crate) fn area_resize_rows_into(
             narrow.clear();
             narrow.resize(line_len, 0);
             for y in s..e {
-                add_rows(&mut narrow, source(y));
+                add_rows(narrow, source(y));
             }
-            columns.average(&narrow, e - s, plane, dst_row);
+            columns.average(narrow, e - s, plane, dst_row);
         } else {
-            scratch.clear();
-            scratch.resize(line_len, 0);
+            wide.clear();
+            wide.resize(line_len, 0);
             for y in s..e {
-                for (a, &v) in scratch.iter_mut().zip(source(y)) {
+                for (a, &v) in wide.iter_mut().zip(source(y)) {
                     *a += u32::from(v);
                 }
             }
-            columns.average(scratch, e - s, plane, dst_row);
+            columns.average(wide, e - s, plane, dst_row);
         }
     }
 }
@@ -129,6 +150,7 @@ unsafe fn add_rows_avx2(acc: &mut [u16], row: &[u8]) {
 /// Horizontal: the output columns' source windows, and room for one row of
 /// their sums.
 struct Columns {
+    in_w: usize,
     windows: Vec<(usize, usize)>,
     widths: Vec<f64>,
     sums: Vec<f64>,
@@ -139,6 +161,7 @@ impl Columns {
         let windows: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
         let widths = windows.iter().map(|&(s, e)| (e - s) as f64).collect();
         Columns {
+            in_w,
             windows,
             widths,
             sums: vec![0.0; 3 * out_w],
@@ -228,7 +251,7 @@ mod tests {
         });
         let img = frame(&img);
         let mut dst = vec![0f32; 3 * 2];
-        area_resize_into(&img, (0, 0, 4, 2), 2, 1, &mut dst);
+        area_resize_into(&img, (0, 0, 4, 2), 2, 1, &mut dst, &mut Scratch::default());
         assert!((dst[0] - (0.0 - MEAN) * SCALE).abs() < 1e-6);
         assert!((dst[1] - (255.0 - MEAN) * SCALE).abs() < 1e-6);
         assert!((dst[2] - (128.0 - MEAN) * SCALE).abs() < 1e-6);
@@ -244,7 +267,14 @@ mod tests {
         let img = frame(&img);
         for out_h in [2, 4] {
             let mut dst = vec![0f32; 3 * out_h];
-            area_resize_into(&img, (0, 0, 5, 600), 1, out_h, &mut dst);
+            area_resize_into(
+                &img,
+                (0, 0, 5, 600),
+                1,
+                out_h,
+                &mut dst,
+                &mut Scratch::default(),
+            );
             for oy in 0..out_h {
                 let (s, e) = window(oy, 600, out_h);
                 for c in 0..3 {
@@ -265,10 +295,18 @@ mod tests {
             image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (x ^ y) as u8])
         });
         let img = frame(&img);
+        // One scratch for every size: its column windows follow the widths.
+        let mut scratch = Scratch::default();
         for (out_w, out_h) in [(13, 11), (37, 29), (50, 41)] {
             let mut whole = vec![0f32; 3 * out_w * out_h];
-            area_resize_into(&img, (2, 1, 37, 29), out_w, out_h, &mut whole);
-            let mut scratch = Vec::new();
+            area_resize_into(
+                &img,
+                (2, 1, 37, 29),
+                out_w,
+                out_h,
+                &mut whole,
+                &mut Scratch::default(),
+            );
             for band in [0..3, 3..4, 4..out_h] {
                 let mut part = vec![0f32; 3 * out_w * band.len()];
                 let rows = band.clone();
