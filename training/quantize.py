@@ -1,6 +1,6 @@
 """The backbones the shipped classifier runs: int8 weights and activations.
 
-    python -m training.quantize [--members 5] [--calibration 200]
+    python -m training.quantize [--classifier accurate|fast] [--members K] [--calibration 200]
 
 The float graph of training.backbones is several times slower than needed on
 one thread: the UTKFace CNN runs five members on the chip and on its mirror
@@ -11,7 +11,8 @@ int8 per-channel weights, uint8 activations whose ranges (MinMax) come from
 `--calibration` training chips picked with a fixed seed. The resize and
 normalisation in front of each network stay float, and so do the MobileNet's
 first six convolution blocks (the high-resolution half) and its pooling and
-dense layers (`float_tail`).
+dense layers (`float_tail`). `--classifier fast` does the same for the `fast`
+classifier's networks (training.backbones.NETWORKS).
 
 The heads are fitted on the float features (training.features on
 training/out/backbones.onnx) and measured on this graph's features; the float
@@ -116,11 +117,12 @@ def quantise(float_path, out, chips, exclude=()):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--classifier", choices=sorted(backbones.NETWORKS), default="accurate", help="whose networks")
     ap.add_argument("--out", default="training/out/backbones-int8.onnx")
     ap.add_argument("--work", default="training/out/pretrained")
     ap.add_argument("--template", default="training/out/input_template.json")
     ap.add_argument("--cnn", default="models/backbones/utkface-cnn")
-    ap.add_argument("--members", type=int, default=5, help="UTKFace CNN members kept (each run once)")
+    ap.add_argument("--members", type=int, help="UTKFace CNN members kept (each run once; default: the classifier's)")
     ap.add_argument("--chips", default="training/out/chips186")
     ap.add_argument("--split-csv", default="training/report/manifest.csv")
     ap.add_argument("--calibration", type=int, default=200, help="training chips that set the activation ranges")
@@ -128,6 +130,8 @@ def main(argv=None):
     ap.add_argument("--float-blocks", type=lambda v: [int(x) for x in v.split(",") if x], default=list(FLOAT_BLOCKS),
                     help="MobileNet convolution blocks kept float (comma-separated; '' for none)")
     a = ap.parse_args(argv)
+    spec = backbones.NETWORKS[a.classifier]
+    a.members = a.members or spec["members"]
     with open(a.cnn + ".json") as f:
         cnn_manifest = json.load(f)
     with open(a.template) as f:
@@ -141,7 +145,8 @@ def main(argv=None):
                  "agegender_gender": os.path.join(a.work, "gender-v1.onnx"),
                  "agegender_age": os.path.join(a.work, "age-v1.onnx"), "utkface_cnn": cnn,
                  "faceres": os.path.join(a.work, "faceres.onnx")}
-        model, _ = backbones.build(paths, cnn_manifest, template)
+        model, _ = backbones.build({k: paths[k] for k in spec["networks"]}, cnn_manifest, template,
+                                   spec["faceres_size"])
         float_path = os.path.join(tmp, "float.onnx")
         onnx.save(model, float_path)
         exclude = float_tail(model, a.float_blocks)

@@ -18,8 +18,9 @@
 #      mirror pass), quantised to int8 (static QDQ, calibrated on training chips):
 #      the graph that ships; its features for validation, test and the external check;
 #   7. training.heads: heads fitted on the float features, fused, calibrated and
-#      measured on the int8 ones, exported to models/classifier/; training.card:
-#      MODEL_CARD.md.
+#      measured on the int8 ones, exported to models/classifier/;
+#   8. steps 4 to 7 again for the `fast` classifier (the MobileNet on the chip as it
+#      is, three CNN members): models/classifier-fast/; training.card: MODEL_CARD.md.
 # The SDK-path and external figures of the card are refreshed after a release
 # build by tools/evaluate_sdk.py, tools/evaluate_external.py and bench/classifier.py
 # (training/README.md).
@@ -84,4 +85,20 @@ MODEL=$out/backbones-int8.onnx run_features int8_utk_degraded_eval --chips $chip
 
 "$PYTHON" -m training.heads --features "$feat" --backbones $out/backbones-int8.onnx \
   --template $out/input_template.json ${rest[@]+"${rest[@]}"}
+
+# The `fast` classifier: the MobileNet alone on the chip as it is, and three CNN members.
+"$PYTHON" -m training.backbones --classifier fast --template $out/input_template.json --out $out/backbones-fast.onnx
+MODEL=$out/backbones-fast.onnx run_features fast_utk_clean --chips $chips
+MODEL=$out/backbones-fast.onnx run_features fast_utk_degraded --chips $chips --splits train --degrade --seed 11
+MODEL=$out/backbones-fast.onnx run_features fast_utk_degraded_eval --chips $chips --splits val,test --degrade --seed 23
+[ -f $feat/fast_ff_clean.npz ] ||
+  "$PYTHON" -m training.features --model $out/backbones-fast.onnx --chips $ff --files $out/ff_files.txt --out $feat/fast_ff_clean.npz
+[ -f $out/backbones-fast-int8.onnx ] ||
+  "$PYTHON" -m training.quantize --classifier fast --out $out/backbones-fast-int8.onnx --chips $chips --template $out/input_template.json
+MODEL=$out/backbones-fast-int8.onnx run_features fast_int8_utk_clean --chips $chips --splits val,test
+MODEL=$out/backbones-fast-int8.onnx run_features fast_int8_utk_degraded_eval --chips $chips --splits val,test --degrade --seed 23
+[ -f $feat/fast_int8_ff_clean.npz ] ||
+  "$PYTHON" -m training.features --model $out/backbones-fast-int8.onnx --chips $ff --files $out/ff_files.txt --out $feat/fast_int8_ff_clean.npz
+"$PYTHON" -m training.heads --classifier fast --features "$feat" --template $out/input_template.json \
+  ${rest[@]+"${rest[@]}"}
 "$PYTHON" -m training.card

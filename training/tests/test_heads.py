@@ -14,7 +14,7 @@ def test_folded_standardisation_reproduces_the_fit():
     e = rng.integers(0, 5, 400)
     grp = rng.integers(0, 12, 400)
     age = rng.integers(1, 90, 400)
-    h = heads.fit(x, g, e, grp, age, c=1.0, ridge_alpha=1.0)
+    h = heads.fit(["x"], x, g, e, grp, age, c=1.0, ridge_alpha=1.0)
     from sklearn.linear_model import LogisticRegression
     z = (x - h.mu) / h.sd
     w = np.ones(400)
@@ -81,3 +81,36 @@ def test_age_map_undoes_shrinkage_and_the_graph_computes_it():
     x = np.concatenate([grid, [-3.0, 500.0]]).astype(np.float32)
     out = session.run(None, {"age": x})[0]
     assert np.allclose(out, heads.apply_age_map(x.astype(np.float64), m), rtol=1e-4, atol=1e-3)
+
+
+def test_each_classifier_reads_only_features_of_its_networks():
+    assert set(heads.CLASSIFIERS) == set(backbones.NETWORKS)
+    for name, spec in heads.CLASSIFIERS.items():
+        networks = backbones.NETWORKS[name]["networks"]
+        assert spec["features"], name
+        for f in spec["features"]:
+            assert backbones.FEATURES[f][0] in networks, (name, f)
+
+
+def test_crop_of_the_target_size_is_not_resized():
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+    side = chip.INPUT
+
+    def graph(size):
+        nodes, inits, out = backbones._crop_resize("p", "input", (0, side), (0, side), size, [2.0] * 3, [1.0] * 3)
+        g = helper.make_graph(nodes, "t", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, side, side])],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", backbones.OPSET)])
+        m.ir_version = 8
+        return m
+
+    same, other = graph(side), graph(side + 10)
+    assert "Resize" not in [n.op_type for n in same.graph.node]
+    assert "Resize" in [n.op_type for n in other.graph.node]
+    x = np.random.default_rng(3).uniform(0, 255, (1, 3, side, side)).astype(np.float32)
+    y, = ort.InferenceSession(same.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    assert np.allclose(y, 2 * x + 1)
+    y, = ort.InferenceSession(other.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    assert y.shape == (1, 3, side + 10, side + 10)
