@@ -25,6 +25,22 @@ impl Sandbox {
         Sandbox(dir)
     }
 
+    /// Runs the sandbox's CLI. The copy was just written, and a child that
+    /// another test thread forked meanwhile may still hold it open for writing
+    /// until that child execs; running it then fails with "text file busy"
+    /// (ETXTBSY), so that one error is retried.
+    fn run(&self, cmd: &mut Command) -> std::process::Output {
+        for _ in 0..100 {
+            match cmd.output() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                result => return result.unwrap(),
+            }
+        }
+        panic!("{} stayed busy", self.0.join("bin/faceless").display())
+    }
+
     /// Runs `faceless version --json` with exactly the given environment
     /// variables about libraries; returns (exit code, stdout JSON, stderr).
     fn version(&self, env: &[(&str, &Path)]) -> (i32, serde_json::Value, String) {
@@ -35,7 +51,7 @@ impl Sandbox {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().unwrap();
+        let out = self.run(&mut cmd);
         let stdout = String::from_utf8(out.stdout).unwrap();
         (
             out.status.code().unwrap_or(-1),
@@ -120,11 +136,11 @@ fn a_stale_setting_is_reported_and_does_not_hide_a_good_library() {
 fn an_explicit_path_is_used_or_refused_never_passed_over() {
     let sb = Sandbox::new("explicit");
     std::os::unix::fs::symlink(runtime(), sb.0.join("bin/libonnxruntime.so.1.31.1")).unwrap();
-    let out = Command::new(sb.0.join("bin/faceless"))
-        .args(["version", "--ort", "/nonexistent/dir"])
-        .env_remove("ORT_DYLIB_PATH")
-        .output()
-        .unwrap();
+    let out = sb.run(
+        Command::new(sb.0.join("bin/faceless"))
+            .args(["version", "--ort", "/nonexistent/dir"])
+            .env_remove("ORT_DYLIB_PATH"),
+    );
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
