@@ -171,33 +171,67 @@ pub(crate) fn align_frame(
         Some(s) => frame(s),
         None => frame(img),
     };
-    let (w, h) = (src.width() as i64, src.height() as i64);
-    let fetch = |x: i64, y: i64| -> [f64; 3] {
-        let p = src
-            .get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32)
-            .0;
-        [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
-    };
-    RgbImage::from_fn(chip.0, chip.1, |u, v| {
-        // Pixel centres: chip pixel (u, v) covers [u, u+1) × [v, v+1).
-        let (x, y) = inv.apply(f64::from(u) + 0.5, f64::from(v) + 0.5);
-        let (x, y) = (x - 0.5, y - 0.5);
-        let (x0, y0) = (x.floor() as i64, y.floor() as i64);
-        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-        let (p00, p10, p01, p11) = (
-            fetch(x0, y0),
-            fetch(x0 + 1, y0),
-            fetch(x0, y0 + 1),
-            fetch(x0 + 1, y0 + 1),
-        );
-        let mut out = [0u8; 3];
-        for c in 0..3 {
-            let top = p00[c] * (1.0 - fx) + p10[c] * fx;
-            let bottom = p01[c] * (1.0 - fx) + p11[c] * fx;
-            out[c] = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
+    warp(&src, &inv, chip)
+}
+
+/// Bilinear sampling of `src` through `inv` (chip to source) into a
+/// `chip`-sized image, edges clamped. Per pixel the same f64 arithmetic as the
+/// textbook form (`warp_reference` in the tests), but the four neighbours are
+/// read straight from the rows when they lie inside the image, and floor and
+/// round are done on integers rather than by libm calls: this loop ran
+/// several times longer than the copies around a face's chip.
+fn warp(src: &Frame<'_>, inv: &Similarity, chip: (u32, u32)) -> RgbImage {
+    let (w, h) = (i64::from(src.width()), i64::from(src.height()));
+    let raw: &[u8] = src.as_raw();
+    let stride = w as usize * 3;
+    let at =
+        |x: i64, y: i64| (y.clamp(0, h - 1) as usize) * stride + (x.clamp(0, w - 1) as usize) * 3;
+    let mut out = vec![0u8; chip.0 as usize * chip.1 as usize * 3];
+    for (v, row) in out.chunks_exact_mut(chip.0 as usize * 3).enumerate() {
+        for (u, px) in row.chunks_exact_mut(3).enumerate() {
+            // Pixel centres: chip pixel (u, v) covers [u, u+1) × [v, v+1).
+            let (x, y) = inv.apply(u as f64 + 0.5, v as f64 + 0.5);
+            let (x, y) = (x - 0.5, y - 0.5);
+            let (x0, y0) = (floor(x), floor(y));
+            let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+            let (i00, i10, i01, i11) = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                let i = y0 as usize * stride + x0 as usize * 3;
+                (i, i + 3, i + stride, i + stride + 3)
+            } else {
+                (
+                    at(x0, y0),
+                    at(x0 + 1, y0),
+                    at(x0, y0 + 1),
+                    at(x0 + 1, y0 + 1),
+                )
+            };
+            let rgb = |i: usize| {
+                let p = &raw[i..i + 3];
+                [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
+            };
+            let (p00, p10, p01, p11) = (rgb(i00), rgb(i10), rgb(i01), rgb(i11));
+            let (gx, gy) = (1.0 - fx, 1.0 - fy);
+            for c in 0..3 {
+                let top = p00[c] * gx + p10[c] * fx;
+                let bottom = p01[c] * gx + p11[c] * fx;
+                px[c] = round_to_u8(top * gy + bottom * fy);
+            }
         }
-        Rgb(out)
-    })
+    }
+    RgbImage::from_raw(chip.0, chip.1, out).expect("the buffer is chip-sized")
+}
+
+/// `x.floor() as i64`, without the libm call.
+fn floor(x: f64) -> i64 {
+    let t = x as i64;
+    t.saturating_sub(i64::from((t as f64) > x))
+}
+
+/// `v.round().clamp(0.0, 255.0) as u8` (halves away from zero), without the
+/// libm call: a negative or NaN `v` gives 0, as there.
+fn round_to_u8(v: f64) -> u8 {
+    let t = v as i64;
+    (t + i64::from(v - t as f64 >= 0.5)).clamp(0, 255) as u8
 }
 
 /// `image::imageops::resize` of the region `(x, y, w, h)` of `img` to `nw ×
@@ -275,6 +309,91 @@ fn taps(len: u32, new_len: u32) -> Vec<(u32, Vec<f32>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The warp as first written: clamped fetches, libm floor and round.
+    fn warp_reference(src: &Frame<'_>, inv: &Similarity, chip: (u32, u32)) -> RgbImage {
+        let (w, h) = (src.width() as i64, src.height() as i64);
+        let fetch = |x: i64, y: i64| -> [f64; 3] {
+            let p = src
+                .get_pixel(x.clamp(0, w - 1) as u32, y.clamp(0, h - 1) as u32)
+                .0;
+            [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
+        };
+        RgbImage::from_fn(chip.0, chip.1, |u, v| {
+            let (x, y) = inv.apply(f64::from(u) + 0.5, f64::from(v) + 0.5);
+            let (x, y) = (x - 0.5, y - 0.5);
+            let (x0, y0) = (x.floor() as i64, y.floor() as i64);
+            let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+            let (p00, p10, p01, p11) = (
+                fetch(x0, y0),
+                fetch(x0 + 1, y0),
+                fetch(x0, y0 + 1),
+                fetch(x0 + 1, y0 + 1),
+            );
+            let mut out = [0u8; 3];
+            for c in 0..3 {
+                let top = p00[c] * (1.0 - fx) + p10[c] * fx;
+                let bottom = p01[c] * (1.0 - fx) + p11[c] * fx;
+                out[c] = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
+            }
+            Rgb(out)
+        })
+    }
+
+    #[test]
+    fn warp_equals_the_reference_inside_and_across_the_edges() {
+        let img = RgbImage::from_fn(301, 217, |x, y| {
+            Rgb([(x * 5 + y) as u8, (x * y / 3) as u8, ((x ^ y) * 13) as u8])
+        });
+        let src = frame(&img);
+        // Rotated, scaled and shifted chips: inside the image, over its edges
+        // and wholly outside it; a half-pixel grid hits exact halves in rounding.
+        for (a, b, tx, ty) in [
+            (0.5, 0.0, -20.0, -10.0),
+            (0.83, 0.31, -60.5, 12.25),
+            (1.7, -0.4, 30.0, -200.0),
+            (2.0, 0.0, 0.0, 0.0),
+            (0.3, 0.2, 150.0, 140.0),
+            (1.0, 0.0, 500.0, -400.0),
+        ] {
+            let t = Similarity { a, b, tx, ty };
+            let inv = t.inverse();
+            assert_eq!(
+                warp(&src, &inv, (186, 150)),
+                warp_reference(&src, &inv, (186, 150)),
+                "{t:?}"
+            );
+        }
+        for v in [
+            -3.7,
+            -0.5,
+            -0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            254.5,
+            255.2,
+            300.0,
+            f64::NAN,
+        ] {
+            assert_eq!(round_to_u8(v), v.round().clamp(0.0, 255.0) as u8, "{v}");
+        }
+        for x in [
+            -2.5,
+            -1.0,
+            -0.2,
+            -0.0,
+            0.0,
+            0.7,
+            3.0,
+            1e300,
+            -1e300,
+            f64::NAN,
+        ] {
+            assert_eq!(floor(x), x.floor() as i64, "{x}");
+        }
+    }
 
     #[test]
     fn shrink_equals_the_image_crates_triangle_resize() {
