@@ -21,7 +21,7 @@ already aligned to the classifier's template, e.g. training/out/chips186)
 instead of the raw UTKFace chips.
 
 Writes JSON to stdout.
-    python3 tools/evaluate_sdk.py [--samples 1000] [--scenes] [--aligned-dir DIR]
+    python3 tools/evaluate_sdk.py [--samples 1000] [--scenes] [--aligned-dir DIR] [--classifier fast]
 """
 import argparse
 import csv
@@ -34,9 +34,10 @@ import cli_json
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(cli, paths, aligned):
+def run(cli, paths, aligned, classifier):
+    options = ["--classifier", classifier] + (["--aligned"] if aligned else [])
     return {rec["image"]: rec["faces"][0] if rec["faces"] else None
-            for rec in cli_json.records(cli, "analyze", paths, ["--aligned"] if aligned else [])}
+            for rec in cli_json.records(cli, "analyze", paths, options)}
 
 
 def make_scenes(paths, dest, seed):
@@ -86,6 +87,7 @@ def main():
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--cli", default=os.path.join(ROOT, "target", "release", "faceless"))
+    ap.add_argument("--classifier", default="accurate", help="the CLI's --classifier")
     ap.add_argument("--aligned-dir", help="take the --aligned inputs from here (same file names)")
     ap.add_argument("--scenes", action="store_true", help="also measure the chips pasted into larger photos")
     ap.add_argument("--scene-dir", default=os.path.join(ROOT, "training", "out", "scenes"))
@@ -98,13 +100,13 @@ def main():
     rows = [(int(r["age"]), int(r["gender"]), int(r["ethnicity"]), int(r["age_group"])) for r in test]
     result = {
         "split": "test", "seed": a.seed,
-        "pipeline": score(rows, run(a.cli, paths, False), paths),
+        "pipeline": score(rows, run(a.cli, paths, False, a.classifier), paths),
     }
     aligned = [os.path.join(a.aligned_dir, r["file"]) for r in test] if a.aligned_dir else paths
-    result["aligned"] = score(rows, run(a.cli, aligned, True), aligned)
+    result["aligned"] = score(rows, run(a.cli, aligned, True, a.classifier), aligned)
     if a.scenes:
         scenes = make_scenes(paths, a.scene_dir, a.seed)
-        result["scene"] = score(rows, run(a.cli, scenes, False), scenes)
+        result["scene"] = score(rows, run(a.cli, scenes, False, a.classifier), scenes)
     print(json.dumps(result, indent=2))
 
 

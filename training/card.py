@@ -6,7 +6,8 @@ Reads training/report/heads.json (training.heads), the manifest, and where
 present training/report/external.json (tools/evaluate_external.py --json),
 training/report/sdk_eval.json (tools/evaluate_sdk.py) and
 training/report/cost.json (bench/classifier.py); for the `fast` classifier
-training/report/heads-fast.json, its manifest and external_fast.json.
+training/report/heads-fast.json, its manifest, external_fast.json and
+sdk_eval_fast.json (tools/evaluate_sdk.py --classifier fast).
 """
 import argparse
 import json
@@ -164,8 +165,9 @@ def quantisation_table(m, man, cost, ext_float, ext):
     return "\n".join(rows) + "\n\n" + note
 
 
-def fast_table(m, ext, mf, manf, extf, cost):
-    """`accurate` beside `fast`: time per face, UTKFace test, calibration and the external check."""
+def fast_table(m, ext, mf, manf, extf, cost, sdk, sdkf):
+    """`accurate` beside `fast`: time per face, UTKFace test, calibration and the external check;
+    then both through the SDK (tools/evaluate_sdk.py)."""
     if not mf:
         return "(`fast` not measured: run `training/train.sh`)"
     ms = {o["name"].split(":")[0]: o["ms_per_face"] for o in (cost or {}).get("options", [])}
@@ -179,6 +181,15 @@ def fast_table(m, ext, mf, manf, extf, cost):
                     f"{t['age_mae_years']:.2f} | {pct(t['age_group_exact'])} | {max(t['ece'].values()):.3f} | "
                     + (f"{pct(r['overall']['gender_acc'])} | {pct(r['female_called_male'])} / {pct(r['male_called_female'])} | "
                        f"{pct(r['overall']['age_in_bin'])} |" if r else "- | - | - |"))
+    through = []
+    for name, e in [("accurate", sdk), ("fast", sdkf)]:
+        if e and "scene" in e:
+            a, sc = e["aligned"], e["scene"]
+            through.append(f"`{name}` {pct(a['gender_acc'])} / {pct(a['ethnicity_acc'])} on the aligned chips, "
+                           f"{pct(sc['gender_acc'])} / {pct(sc['ethnicity_acc'])} pasted into photos")
+    if through:
+        rows.append(f"\nGender / ethnicity through the CLI on {sdk['scene']['images']:,} UTKFace test images "
+                    "(`tools/evaluate_sdk.py --scenes [--classifier fast]`): " + "; ".join(through) + ".")
     return "\n".join(rows)
 
 
@@ -240,7 +251,8 @@ def main(argv=None):
     m_fast = read(os.path.join(a.report_dir, "heads-fast.json"))
     man_fast = read(os.path.join(os.path.dirname(os.path.dirname(a.manifest)), "classifier-fast", "faceless-attributes.json"))
     ext_fast = read(os.path.join(a.report_dir, "external_fast.json"))
-    fast = fast_table(m, ext, m_fast, man_fast, ext_fast, cost)
+    sdk_fast = read(os.path.join(a.report_dir, "sdk_eval_fast.json"))
+    fast = fast_table(m, ext, m_fast, man_fast, ext_fast, cost, sdk, sdk_fast)
     tr = man["training"]
     side = man["chip_size"][0]
     w = tr["cnn_weights"]
