@@ -35,21 +35,7 @@ impl Pixels<'_> {
 
     /// Width and height.
     pub fn dimensions(&self) -> (u32, u32) {
-        match self {
-            Pixels::Borrowed(f) => f.dimensions(),
-            Pixels::Owned(img) => img.dimensions(),
-        }
-    }
-
-    /// The pixels as an image of their own (copied where borrowed).
-    pub fn into_owned(self) -> RgbImage {
-        match self {
-            Pixels::Borrowed(f) => {
-                let (w, h) = f.dimensions();
-                RgbImage::from_raw(w, h, f.as_raw().to_vec()).expect("a frame holds its pixels")
-            }
-            Pixels::Owned(img) => img,
-        }
+        self.frame().dimensions()
     }
 
     /// The image, where one was made (`None`: the caller's buffer was read

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use super::{decode_bytes_with, decode_path_with, Limits, PixelFormat, Pixels, RawPixels};
+use super::{
+    decode_bytes_with, decode_path_with, from_raw, Limits, PixelFormat, Pixels, RawPixels,
+};
 use crate::error::Result;
 
 /// An image to analyse: a file, encoded bytes, or raw pixels. Borrows the
@@ -39,7 +41,13 @@ impl<'a> ImageInput<'a> {
         match *self {
             ImageInput::Path(p) => decode_path_with(p, limits),
             ImageInput::Encoded(b) => decode_bytes_with(b, limits),
-            ImageInput::Pixels { .. } => self.pixels(limits).map(Pixels::into_owned),
+            ImageInput::Pixels {
+                data,
+                width,
+                height,
+                stride,
+                format,
+            } => from_raw(data, width, height, stride, format, limits.max_pixels),
         }
     }
 
