@@ -133,13 +133,19 @@ COST_BEGIN = "<!-- classifier-cost:begin (python -m training.card) -->"
 COST_END = "<!-- classifier-cost:end -->"
 
 
+def ms_per_face(cost):
+    """bench/classifier.py's time per face of each option, by the key its name starts with
+    ("shipped", "fast", "float", ...)."""
+    return {o["name"].split(":")[0]: o["ms_per_face"] for o in (cost or {}).get("options", [])}
+
+
 def quantisation_table(m, man, cost, ext_float, ext):
     """The shipped int8 graph beside the float one it was quantised from: same heads, same chips."""
     f = m.get("float_reference")
     if not f:
         return "(the shipped graph is the float one)"
     q = man["training"]["quantisation"]
-    ms = {o["name"].split(":")[0]: o["ms_per_face"] for o in (cost or {}).get("options", [])}
+    ms = ms_per_face(cost)
     t, ft = m["test"], f["test"]
 
     def ext_cells(e):
@@ -170,7 +176,7 @@ def fast_table(m, ext, mf, manf, extf, cost, sdk, sdkf):
     then both through the SDK (tools/evaluate_sdk.py)."""
     if not mf:
         return "(`fast` not measured: run `training/train.sh`)"
-    ms = {o["name"].split(":")[0]: o["ms_per_face"] for o in (cost or {}).get("options", [])}
+    ms = ms_per_face(cost)
     rows = ["| classifier | ms per face (batch 1, 1 thread) | UTKFace test gender | ethnicity | age MAE | age group exact "
             "| largest ECE of a head | external gender (CLI) | women called men / men called women | external age in bin |",
             "|---|---|---|---|---|---|---|---|---|---|"]
