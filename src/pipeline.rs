@@ -276,50 +276,62 @@ impl Pipeline {
         })
     }
 
-    /// Aligns and classifies `faces` in shares of [`CLASSIFY_BATCH`], given
-    /// out among this thread and one more per spare thread of the
-    /// CPU budget (a crowd photo alone on the pipeline uses every core).
+    /// Aligns and classifies `faces` in shares of [`CLASSIFY_BATCH`]. This
+    /// thread takes shares one after another; before each, every thread of
+    /// the CPU budget that is idle now (its session set back in the pool)
+    /// is hired to take shares too. A crowd photo alone on the pipeline thus
+    /// uses every core, and so does the last photo of a batch once the other
+    /// threads run out of images.
     fn classify_faces(&self, img: &Frame<'_>, faces: &[Face]) -> Result<Vec<Attributes>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+
         let groups: Vec<&[Face]> = faces.chunks(CLASSIFY_BATCH).collect();
         let run = |group: &[Face]| {
             let chips: Vec<RgbImage> = group.iter().map(|f| self.chip(img, f)).collect();
             self.classifier.classify(&chips)
         };
-        let spare = if groups.len() > 1 {
-            self.detector.spare_sets(groups.len() - 1)
-        } else {
-            Vec::new()
+        if groups.len() <= 1 {
+            return groups.first().map_or(Ok(Vec::new()), |g| run(g));
+        }
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<Result<Vec<Attributes>>>>> =
+            groups.iter().map(|_| Mutex::new(None)).collect();
+        let take = |i: usize| {
+            let r = run(groups[i]);
+            *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
         };
-        let results: Vec<Result<Vec<Attributes>>> = if spare.is_empty() {
-            groups.iter().map(|g| run(g)).collect()
-        } else {
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let slots: Vec<std::sync::Mutex<Option<Result<Vec<Attributes>>>>> =
-                groups.iter().map(|_| std::sync::Mutex::new(None)).collect();
-            let work = || loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(group) = groups.get(i) else { break };
-                let r = run(group);
-                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-            };
-            std::thread::scope(|scope| {
-                for _token in &spare {
-                    scope.spawn(work);
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= groups.len() {
+                break;
+            }
+            take(i);
+        };
+        std::thread::scope(|scope| loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= groups.len() {
+                break;
+            }
+            let left = groups.len() - next.load(Ordering::Relaxed).min(groups.len());
+            if left > 0 {
+                for token in self.detector.spare_sets(left) {
+                    // The token is the helper's thread of the budget: it
+                    // goes back to the pool when the helper runs out of shares.
+                    scope.spawn(move || {
+                        work();
+                        drop(token);
+                    });
                 }
-                work();
-            });
-            drop(spare);
-            slots
-                .into_iter()
-                .map(|m| {
-                    m.into_inner()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .expect("every group ran")
-                })
-                .collect()
-        };
+            }
+            take(i);
+        });
         let mut out = Vec::with_capacity(faces.len());
-        for r in results {
+        for slot in slots {
+            let r = slot
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .expect("every share ran");
             out.extend(r?);
         }
         Ok(out)

@@ -321,3 +321,53 @@ fn a_second_runtime_library_is_refused() {
         "{msg}"
     );
 }
+
+/// Sixteen astronauts on a 4×4 grid: more faces than one classification
+/// share, so a pipeline with spare threads spreads them out.
+fn crowd() -> faceless::image::RgbImage {
+    let one = decode_path(data("astronaut.png"), DEFAULT_MAX_PIXELS).unwrap();
+    let tile = faceless::image::imageops::resize(
+        &one,
+        256,
+        256,
+        faceless::image::imageops::FilterType::Triangle,
+    );
+    let mut img = faceless::image::RgbImage::new(1024, 1024);
+    for i in 0..16 {
+        faceless::image::imageops::replace(&mut img, &tile, (i % 4) * 256, (i / 4) * 256);
+    }
+    img
+}
+
+#[test]
+fn crowd_shares_give_the_same_answers_however_threads_join() {
+    let img = Arc::new(crowd());
+    let alone = Pipeline::builder().max_sessions(1).build().unwrap();
+    let expected = alone.analyze(&img).unwrap();
+    assert!(expected.len() >= 12, "{} faces", expected.len());
+    // Threads of the budget free up at different moments while the crowd's
+    // shares are being classified: each call must still get every face,
+    // in order, with the one-thread answers.
+    let p = Arc::new(Pipeline::builder().max_sessions(3).build().unwrap());
+    let small = Arc::new(decode_path(data("astronaut.png"), DEFAULT_MAX_PIXELS).unwrap());
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let (p, img, small) = (p.clone(), img.clone(), small.clone());
+            std::thread::spawn(move || {
+                (0..3)
+                    .map(|k| {
+                        if (t + k) % 2 == 1 {
+                            p.analyze(&small).unwrap();
+                        }
+                        p.analyze(&img).unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for t in threads {
+        for result in t.join().unwrap() {
+            assert_eq!(result, expected);
+        }
+    }
+}
