@@ -301,20 +301,18 @@ impl Pipeline {
             let r = run(groups[i]);
             *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
         };
-        let work = || loop {
+        let next_share = || {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= groups.len() {
-                break;
-            }
-            take(i);
+            (i < groups.len()).then_some(i)
         };
-        std::thread::scope(|scope| loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= groups.len() {
-                break;
+        let work = || {
+            while let Some(i) = next_share() {
+                take(i);
             }
-            let left = groups.len() - next.load(Ordering::Relaxed).min(groups.len());
-            if left > 0 {
+        };
+        std::thread::scope(|scope| {
+            while let Some(i) = next_share() {
+                let left = groups.len().saturating_sub(next.load(Ordering::Relaxed));
                 for token in self.detector.spare_sets(left) {
                     // The token is the helper's thread of the budget: it
                     // goes back to the pool when the helper runs out of shares.
@@ -323,8 +321,8 @@ impl Pipeline {
                         drop(token);
                     });
                 }
+                take(i);
             }
-            take(i);
         });
         let mut out = Vec::with_capacity(faces.len());
         for slot in slots {
