@@ -33,7 +33,7 @@ const OUTPUTS: [Expect; 3] = [
 /// Scores the refined candidates and returns the faces that pass O-Net's own
 /// threshold, with landmarks, after "Min" suppression of nested boxes.
 pub(crate) fn finish(
-    sessions: &mut [&mut Session],
+    session: &mut Session,
     img: &Frame<'_>,
     candidates: &[Candidate],
     opts: &DetectorOptions,
@@ -43,7 +43,7 @@ pub(crate) fn finish(
         return Ok(Vec::new());
     }
     let out = inference::run_chunked(
-        sessions,
+        session,
         "onet",
         [kept.len(), 3, SIDE, SIDE],
         &data,

@@ -29,7 +29,7 @@ const OUTPUTS: [Expect; 2] = [
 /// Rescores candidates; keeps those above the R-Net threshold, suppressed,
 /// regressed and squared for O-Net.
 pub(crate) fn refine(
-    sessions: &mut [&mut Session],
+    session: &mut Session,
     img: &Frame<'_>,
     candidates: &[Candidate],
     opts: &DetectorOptions,
@@ -39,7 +39,7 @@ pub(crate) fn refine(
         return Ok(Vec::new());
     }
     let out = inference::run_chunked(
-        sessions,
+        session,
         "rnet",
         [kept.len(), 3, SIDE, SIDE],
         &data,
