@@ -12,8 +12,9 @@ use crate::inference::{self, Dim, Expect};
 
 const SIDE: usize = 24;
 /// Crops per model run: bounds ONNX Runtime's working memory on crowds
-/// (its first layer's output is 54 KB per crop, 7 MB per run); larger runs are no faster.
-const BATCH: usize = 128;
+/// (its first layer's output is 54 KB per crop, 1.7 MB per run); larger
+/// runs are slower per crop, their tensors falling out of the caches.
+const BATCH: usize = 32;
 /// Box offsets and face/non-face scores per crop.
 const OUTPUTS: [Expect; 2] = [
     Expect {
