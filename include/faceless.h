@@ -55,7 +55,7 @@
  * FACELESS_CLASSIFIER_ACCURATE and 19 MB for FACELESS_CLASSIFIER_FAST;
  * creation peaks higher for a moment); per thread of max_concurrency,
  * created only when calls overlap or an image is shared out, one more
- * session set (about 85 MB with its arenas, 45 MB with the fast
+ * session set (about 95 MB with its arenas, 55 MB with the fast
  * classifier); and per image
  * in flight the decoded image (3 bytes per pixel; none for packed RGB
  * pixels given to faceless_analyze_pixels, which are read in place) plus

@@ -7,13 +7,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 
-/// Runs `work(i)` for every `i < count` on up to `workers` threads and calls
-/// `deliver(i, outcome)` on the calling thread, in order of `i`. A panic in
-/// `work` is that item's [`Error::Internal`]; the other items go on.
-pub(crate) fn run<T: Send>(
+/// Runs `work(held, i)` for every `i < count` on up to `workers` threads
+/// and calls `deliver(i, outcome)` on the calling thread, in order of `i`.
+/// Each thread makes its `held` value with `hold` before its first item (or
+/// again after a failure to make it, which is that item's error) and keeps
+/// it across its items: a batch's session set stays its thread's between
+/// images, so other calls never take it for an idle thread. A panic in
+/// `work` is that item's [`Error::Internal`] and drops `held` while
+/// unwinding (a session set is then discarded, not trusted again); the other
+/// items go on.
+pub(crate) fn run<S, T: Send>(
     count: usize,
     workers: usize,
-    work: impl Fn(usize) -> Result<T> + Sync,
+    hold: impl Fn() -> Result<S> + Sync,
+    work: impl Fn(&mut S, usize) -> Result<T> + Sync,
     mut deliver: impl FnMut(usize, Result<T>),
 ) {
     let next = AtomicUsize::new(0);
@@ -21,16 +28,31 @@ pub(crate) fn run<T: Send>(
     std::thread::scope(|scope| {
         for _ in 0..workers.clamp(1, count.max(1)) {
             let tx = tx.clone();
-            let (next, work) = (&next, &work);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    break;
-                }
-                let outcome = catch_unwind(AssertUnwindSafe(|| work(i)))
-                    .unwrap_or_else(|p| Err(Error::from_panic(p)));
-                if tx.send((i, outcome)).is_err() {
-                    break;
+            let (next, hold, work) = (&next, &hold, &work);
+            scope.spawn(move || {
+                let mut held: Option<S> = None;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let outcome = match held.take().map_or_else(hold, Ok) {
+                        Err(e) => Err(e),
+                        Ok(mut h) => catch_unwind(AssertUnwindSafe(|| {
+                            let r = work(&mut h, i);
+                            (h, r)
+                        }))
+                        .map_or_else(
+                            |p| Err(Error::from_panic(p)),
+                            |(h, r)| {
+                                held = Some(h);
+                                r
+                            },
+                        ),
+                    };
+                    if tx.send((i, outcome)).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -56,7 +78,8 @@ mod tests {
         super::run(
             20,
             4,
-            |i| {
+            || Ok(()),
+            |_, i| {
                 if i == 7 {
                     panic!("item seven");
                 }
@@ -67,5 +90,44 @@ mod tests {
         );
         let expected: Vec<_> = (0..20).map(|i| (i, (i != 7).then_some(i * 2))).collect();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn held_values_last_across_items_and_die_with_a_panic() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Token<'a>(&'a AtomicUsize);
+        impl Drop for Token<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let (made, dropped) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let mut seen = Vec::new();
+        super::run(
+            6,
+            1,
+            || {
+                // The first attempt fails: that item's error, and the next
+                // item tries again.
+                if made.fetch_add(1, Ordering::Relaxed) == 0 {
+                    Err(crate::error::Error::Internal("no set".into()))
+                } else {
+                    Ok(Token(&dropped))
+                }
+            },
+            |_, i| {
+                if i == 3 {
+                    panic!("item three");
+                }
+                Ok(i)
+            },
+            |i, r| seen.push((i, r.is_ok())),
+        );
+        let ok: Vec<bool> = seen.iter().map(|&(_, ok)| ok).collect();
+        assert_eq!(ok, [false, true, true, false, true, true]);
+        // One failed attempt, one value for items 1-3 (dropped by the panic),
+        // one for items 4-5 (dropped at the end).
+        assert_eq!(made.load(Ordering::Relaxed), 3);
+        assert_eq!(dropped.load(Ordering::Relaxed), 2);
     }
 }

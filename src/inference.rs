@@ -3,7 +3,8 @@
 //! checks every output's shape, so model code can index without bounds
 //! worries and a wrong model is [`Error::Model`], never a panic.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -142,11 +143,14 @@ pub(crate) fn run(
 }
 
 /// Like [`run`] for a batch `[n, c, h, w]`, but in slices of at most
-/// `chunk` items whose outputs are concatenated. Large batches (thousands of
-/// R-Net proposals on a crowd photo) would otherwise make ONNX Runtime's
-/// arena grow to the biggest intermediate tensor and keep it.
+/// `chunk` items whose outputs are concatenated in input order. Large
+/// batches (thousands of R-Net proposals on a crowd photo) would otherwise
+/// make ONNX Runtime's arena grow to the biggest intermediate tensor and keep
+/// it. The slices are shared out among `sessions`, one thread each (this one
+/// and `sessions.len() - 1` more; with one session no thread is started),
+/// smaller than `chunk` where that gives every session one.
 pub(crate) fn run_chunked(
-    session: &mut Session,
+    sessions: &mut [&mut Session],
     model: &'static str,
     shape: [usize; 4],
     data: &[f32],
@@ -154,15 +158,41 @@ pub(crate) fn run_chunked(
     chunk: usize,
 ) -> Result<Vec<Output>> {
     let [n, c, h, w] = shape;
-    if n <= chunk {
-        return run(session, model, shape, data, expected);
-    }
     let per = c * h * w;
-    let mut merged: Vec<Output> = Vec::new();
-    for start in (0..n).step_by(chunk) {
-        let m = chunk.min(n - start);
+    let shares = sessions.len().max(1);
+    let chunk = chunk.min(n.div_ceil(shares)).max(1);
+    // An empty batch is one empty slice, so its outputs still come back.
+    let slices = n.div_ceil(chunk).max(1);
+    let workers = sessions.len().min(slices);
+    let Some((first, rest)) = sessions[..workers].split_first_mut() else {
+        return Err(Error::model(model, "no session to run"));
+    };
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<Vec<Output>>>>> =
+        (0..slices).map(|_| Mutex::new(None)).collect();
+    let work = |session: &mut Session| loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        if k >= slices {
+            break;
+        }
+        let (start, m) = (k * chunk, chunk.min(n - k * chunk));
         let part = &data[start * per..(start + m) * per];
-        let outs = run(session, model, [m, c, h, w], part, expected)?;
+        let r = run(session, model, [m, c, h, w], part, expected);
+        *slots[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    };
+    std::thread::scope(|scope| {
+        for session in rest {
+            let work = &work;
+            scope.spawn(move || work(session));
+        }
+        work(first);
+    });
+    let mut merged: Vec<Output> = Vec::new();
+    for slot in slots {
+        let outs = slot
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .expect("every slice ran")?;
         if merged.is_empty() {
             merged = outs;
         } else {

@@ -4,7 +4,7 @@
 use image::RgbImage;
 
 use crate::classify::{Attributes, Classifier, ClassifierChoice};
-use crate::detect::{Detector, DetectorOptions, Face};
+use crate::detect::{Detector, DetectorOptions, Face, MtcnnSessions};
 use crate::error::Result;
 use crate::input::{self, Frame, ImageInput, PixelFormat};
 use crate::models::ModelSource;
@@ -255,13 +255,22 @@ impl Pipeline {
 
     /// [`Pipeline::analyze`] on pixels wherever they lie.
     fn analyze_frame(&self, img: &Frame<'_>) -> Result<Vec<FaceAnalysis>> {
+        // The call's own set is its thread of the CPU budget until the
+        // faces are classified, so that idle sets mean idle threads.
+        let mut own = self.detector.own_set()?;
+        self.analyze_frame_on(&mut own, img)
+    }
+
+    /// [`Pipeline::analyze_frame`] with a session set the caller holds.
+    fn analyze_frame_on(
+        &self,
+        own: &mut MtcnnSessions,
+        img: &Frame<'_>,
+    ) -> Result<Vec<FaceAnalysis>> {
         self.check_size(img.dimensions())?;
         let pixels = u64::from(img.width()) * u64::from(img.height());
         crate::memory::for_image(pixels, || {
-            // The call's own set is its thread of the CPU budget until the
-            // faces are classified, so that idle sets mean idle threads.
-            let mut own = self.detector.own_set()?;
-            let faces = self.detector.detect_with(&mut own, img)?;
+            let faces = self.detector.detect_with(own, img)?;
             let attributes = self.classify_faces(img, &faces)?;
             Ok(faces
                 .into_iter()
@@ -338,8 +347,18 @@ impl Pipeline {
     /// Decodes an image (within this pipeline's limits) and analyses it;
     /// packed RGB pixels are analysed where they lie.
     pub fn analyze_input(&self, input: &ImageInput<'_>) -> Result<ImageAnalysis> {
+        let mut own = self.detector.own_set()?;
+        self.analyze_input_on(&mut own, input)
+    }
+
+    /// [`Pipeline::analyze_input`] with a session set the caller holds.
+    fn analyze_input_on(
+        &self,
+        own: &mut MtcnnSessions,
+        input: &ImageInput<'_>,
+    ) -> Result<ImageAnalysis> {
         let pixels = input.pixels(&self.limits)?;
-        let faces = self.analyze_frame(&pixels.frame())?;
+        let faces = self.analyze_frame_on(own, &pixels.frame())?;
         let (width, height) = pixels.dimensions();
         Ok(ImageAnalysis {
             width,
@@ -429,6 +448,19 @@ impl Pipeline {
         }
     }
 
+    /// [`Pipeline::run`] with a session set the caller holds.
+    fn run_on(
+        &self,
+        own: &mut MtcnnSessions,
+        mode: BatchMode,
+        input: &ImageInput<'_>,
+    ) -> Result<ImageAnalysis> {
+        match mode {
+            BatchMode::Analyze => self.analyze_input_on(own, input),
+            BatchMode::ClassifyAligned => self.classify_aligned_input(input),
+        }
+    }
+
     /// Analyses every input, up to [`Pipeline::max_sessions`] at a time in
     /// parallel, and calls `deliver(i, outcome)` on this thread for each, in
     /// input order, as soon as it and every earlier one are done (so the
@@ -443,7 +475,8 @@ impl Pipeline {
         crate::batch::run(
             inputs.len(),
             self.max_sessions(),
-            |i| self.run(mode, &inputs[i]),
+            || self.detector.own_set(),
+            |own, i| self.run_on(own, mode, &inputs[i]),
             deliver,
         );
     }

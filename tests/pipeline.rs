@@ -349,8 +349,8 @@ fn crowd_shares_give_the_same_answers_however_threads_join() {
     // shares are being classified: each call must still get every face,
     // in order, with the one-thread answers.
     let p = Arc::new(Pipeline::builder().max_sessions(3).build().unwrap());
-    // Alone on the pipeline, the call shares P-Net's pyramid and the faces
-    // with two more threads.
+    // Alone on the pipeline, the call shares every detection stage and the
+    // faces with two more threads.
     assert_eq!(p.analyze(&img).unwrap(), expected);
     let small = Arc::new(decode_path(data("astronaut.png"), DEFAULT_MAX_PIXELS).unwrap());
     let threads: Vec<_> = (0..3)

@@ -101,8 +101,9 @@ impl DetectorOptions {
     }
 }
 
-/// Images from this many pixels up share P-Net's pyramid among idle
-/// session sets: below it a thread's start costs more than it saves.
+/// Images from this many pixels up share their detection (P-Net's
+/// pyramid, R-Net's and O-Net's crops) among idle session sets: below it a
+/// thread's start costs more than it saves.
 const SHARE_PIXELS: u64 = 250_000;
 
 /// The three MTCNN sessions one call needs.
@@ -126,29 +127,29 @@ impl MtcnnSessions {
     }
 
     /// Runs the cascade on one image; faces best first. `helpers` are extra
-    /// session sets that P-Net's pyramid is shared out to, one thread each;
-    /// they are given back as soon as P-Net is done.
+    /// session sets, one thread each, that every stage shares its work with:
+    /// P-Net's pyramid, and R-Net's and O-Net's crops.
     pub(crate) fn detect(
         &mut self,
-        helpers: Vec<Checkout<'_, MtcnnSessions>>,
+        mut helpers: Vec<Checkout<'_, MtcnnSessions>>,
         img: &Frame<'_>,
         opts: &DetectorOptions,
     ) -> Result<Vec<Face>> {
-        let proposals = {
-            let mut helpers = helpers;
-            let mut pnets: Vec<&mut Session> = std::iter::once(&mut self.pnet)
-                .chain(helpers.iter_mut().map(|h| &mut h.pnet))
-                .collect();
-            pnet::propose(&mut pnets, img, opts)?
-        };
+        let mut sets: Vec<&mut MtcnnSessions> = std::iter::once(self)
+            .chain(helpers.iter_mut().map(|h| &mut **h))
+            .collect();
+        let mut pnets: Vec<&mut Session> = sets.iter_mut().map(|s| &mut s.pnet).collect();
+        let proposals = pnet::propose(&mut pnets, img, opts)?;
         if proposals.is_empty() {
             return Ok(Vec::new());
         }
-        let refined = rnet::refine(&mut self.rnet, img, &proposals, opts)?;
+        let mut rnets: Vec<&mut Session> = sets.iter_mut().map(|s| &mut s.rnet).collect();
+        let refined = rnet::refine(&mut rnets, img, &proposals, opts)?;
         if refined.is_empty() {
             return Ok(Vec::new());
         }
-        let mut faces = onet::finish(&mut self.onet, img, &refined, opts)?;
+        let mut onets: Vec<&mut Session> = sets.iter_mut().map(|s| &mut s.onet).collect();
+        let mut faces = onet::finish(&mut onets, img, &refined, opts)?;
         let (w, h) = (img.width() as f32, img.height() as f32);
         for f in &mut faces {
             clip(f, w, h);
@@ -294,13 +295,19 @@ impl Detector {
     /// [`Detector::detect`] inside a caller's [`crate::memory::for_image`].
     ///
     /// One session set is this call's own (waiting for one if need be);
-    /// spare sets, up to the pool's limit, are borrowed for P-Net's pyramid
-    /// when the image is large enough to share out. A call alone on the
+    /// spare sets, up to the pool's limit, are borrowed for the whole
+    /// cascade when the image is large enough to share out. A call alone on the
     /// pipeline thus uses the whole CPU budget, and calls in parallel (a
     /// batch) use one set each: threads never exceed the budget.
     pub(crate) fn detect_in_scope(&self, img: &Frame<'_>) -> Result<Vec<Face>> {
         let mut own = self.pool.checkout()?;
         self.detect_with(&mut own, img)
+    }
+
+    /// [`Detector::detect_frame`] with a session set the caller holds.
+    fn detect_frame_on(&self, own: &mut MtcnnSessions, img: &Frame<'_>) -> Result<Vec<Face>> {
+        let pixels = u64::from(img.width()) * u64::from(img.height());
+        crate::memory::for_image(pixels, || self.detect_with(own, img))
     }
 
     /// A session set of this call's own: also the token for one thread of
@@ -324,8 +331,8 @@ impl Detector {
         spare
     }
 
-    /// Detection with the caller's own set, sharing P-Net's pyramid with
-    /// the spare ones when the image is large enough.
+    /// Detection with the caller's own set, sharing each stage with the
+    /// spare ones when the image is large enough.
     pub(crate) fn detect_with(
         &self,
         own: &mut MtcnnSessions,
@@ -355,9 +362,10 @@ impl Detector {
         crate::batch::run(
             inputs.len(),
             self.max_sessions(),
-            |i| {
+            || self.own_set(),
+            |own, i| {
                 let pixels = inputs[i].pixels(limits)?;
-                let faces = self.detect_frame(&pixels.frame())?;
+                let faces = self.detect_frame_on(own, &pixels.frame())?;
                 Ok((pixels.dimensions(), faces))
             },
             deliver,

@@ -34,7 +34,7 @@ const OUTPUTS: [Expect; 3] = [
 /// Scores the refined candidates and returns the faces that pass O-Net's own
 /// threshold, with landmarks, after "Min" suppression of nested boxes.
 pub(crate) fn finish(
-    session: &mut Session,
+    sessions: &mut [&mut Session],
     img: &Frame<'_>,
     candidates: &[Candidate],
     opts: &DetectorOptions,
@@ -44,7 +44,7 @@ pub(crate) fn finish(
         return Ok(Vec::new());
     }
     let out = inference::run_chunked(
-        session,
+        sessions,
         "onet",
         [kept.len(), 3, SIDE, SIDE],
         &data,

@@ -30,7 +30,7 @@ const OUTPUTS: [Expect; 2] = [
 /// Rescores candidates; keeps those above the R-Net threshold, suppressed,
 /// regressed and squared for O-Net.
 pub(crate) fn refine(
-    session: &mut Session,
+    sessions: &mut [&mut Session],
     img: &Frame<'_>,
     candidates: &[Candidate],
     opts: &DetectorOptions,
@@ -40,7 +40,7 @@ pub(crate) fn refine(
         return Ok(Vec::new());
     }
     let out = inference::run_chunked(
-        session,
+        sessions,
         "rnet",
         [kept.len(), 3, SIDE, SIDE],
         &data,

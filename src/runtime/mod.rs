@@ -43,8 +43,8 @@ pub struct RuntimeOptions {
     /// candidate that is present but unusable is reported and passed over.
     pub library_path: Option<PathBuf>,
     /// Threads ONNX Runtime may use inside one model run; 0 (the default)
-    /// means 1. Parallelism comes from running images, pyramid levels and
-    /// face batches at once, up to [`crate::SessionOptions::max_sessions`]
+    /// means 1. Parallelism comes from running images, pyramid levels, crop
+    /// batches and face batches at once, up to [`crate::SessionOptions::max_sessions`]
     /// (the CPU budget): our networks are too small for intra-op threads to
     /// pay, and more than 1 here multiplies the threads in use by the
     /// budget. Threads never spin while waiting for work.
