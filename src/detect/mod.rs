@@ -287,21 +287,15 @@ impl Detector {
     }
 
     /// [`Detector::detect`] on pixels wherever they lie.
-    pub(crate) fn detect_frame(&self, img: &Frame<'_>) -> Result<Vec<Face>> {
-        let pixels = u64::from(img.width()) * u64::from(img.height());
-        crate::memory::for_image(pixels, || self.detect_in_scope(img))
-    }
-
-    /// [`Detector::detect`] inside a caller's [`crate::memory::for_image`].
     ///
     /// One session set is this call's own (waiting for one if need be);
     /// spare sets, up to the pool's limit, are borrowed for the whole
-    /// cascade when the image is large enough to share out. A call alone on the
-    /// pipeline thus uses the whole CPU budget, and calls in parallel (a
+    /// cascade when the image is large enough to share out. A call alone on
+    /// the pipeline thus uses the whole CPU budget, and calls in parallel (a
     /// batch) use one set each: threads never exceed the budget.
-    pub(crate) fn detect_in_scope(&self, img: &Frame<'_>) -> Result<Vec<Face>> {
+    pub(crate) fn detect_frame(&self, img: &Frame<'_>) -> Result<Vec<Face>> {
         let mut own = self.pool.checkout()?;
-        self.detect_with(&mut own, img)
+        self.detect_frame_on(&mut own, img)
     }
 
     /// [`Detector::detect_frame`] with a session set the caller holds.
