@@ -133,10 +133,16 @@ fn main() -> Result<(), faceless::Error> {
         }
         failed.map_or(Ok(faces), Err)
     };
-    // Warm-up: sessions created, first-run costs paid. Twice over, so that
-    // calls overlap and every thread's sessions exist before the clock starts.
+    // Warm-up: sessions created, first-run costs paid. The images once per
+    // thread, twice over, so that calls overlap (a single image alone would
+    // leave the other threads' sessions to be made on the clock) and every
+    // thread's sessions exist before the clock starts.
     let faces = pass(&once)?;
-    pass(&once)?;
+    let warm: Vec<ImageInput<'_>> = (0..a.threads.max(1))
+        .flat_map(|_| once.iter().cloned())
+        .collect();
+    pass(&warm)?;
+    pass(&warm)?;
     let network0 = faceless::runtime::network_time();
     let cpu0 = cpu_seconds();
     let t = Instant::now();
