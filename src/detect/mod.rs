@@ -282,23 +282,19 @@ impl Detector {
 
     /// Finds every face in `img`, best score first. An image without faces
     /// gives an empty list, not an error.
-    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
-        self.detect_frame(&frame(img))
-    }
-
-    /// [`Detector::detect`] on pixels wherever they lie.
     ///
     /// One session set is this call's own (waiting for one if need be);
     /// spare sets, up to the pool's limit, are borrowed for the whole
     /// cascade when the image is large enough to share out. A call alone on
     /// the pipeline thus uses the whole CPU budget, and calls in parallel (a
     /// batch) use one set each: threads never exceed the budget.
-    pub(crate) fn detect_frame(&self, img: &Frame<'_>) -> Result<Vec<Face>> {
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>> {
         let mut own = self.pool.checkout()?;
-        self.detect_frame_on(&mut own, img)
+        self.detect_frame_on(&mut own, &frame(img))
     }
 
-    /// [`Detector::detect_frame`] with a session set the caller holds.
+    /// [`Detector::detect`] on pixels wherever they lie, with a session set
+    /// the caller holds.
     fn detect_frame_on(&self, own: &mut MtcnnSessions, img: &Frame<'_>) -> Result<Vec<Face>> {
         let pixels = u64::from(img.width()) * u64::from(img.height());
         crate::memory::for_image(pixels, || self.detect_with(own, img))
