@@ -12,9 +12,9 @@ use crate::inference::{self, Dim, Expect};
 
 const SIDE: usize = 48;
 /// Crops per model run: bounds ONNX Runtime's working memory on crowds
-/// (its first layer's output is 271 KB per crop, 4.3 MB per run); larger
+/// (its first layer's output is 271 KB per crop, 2.2 MB per run); larger
 /// runs are slower per crop, their tensors falling out of the caches.
-const BATCH: usize = 16;
+const BATCH: usize = 8;
 /// Box offsets, five landmarks (x then y) and face/non-face scores per crop.
 const OUTPUTS: [Expect; 3] = [
     Expect {

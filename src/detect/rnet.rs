@@ -12,9 +12,9 @@ use crate::inference::{self, Dim, Expect};
 
 const SIDE: usize = 24;
 /// Crops per model run: bounds ONNX Runtime's working memory on crowds
-/// (its first layer's output is 54 KB per crop, 1.7 MB per run); larger
+/// (its first layer's output is 54 KB per crop, 0.9 MB per run); larger
 /// runs are slower per crop, their tensors falling out of the caches.
-const BATCH: usize = 32;
+const BATCH: usize = 16;
 /// Box offsets and face/non-face scores per crop.
 const OUTPUTS: [Expect; 2] = [
     Expect {
