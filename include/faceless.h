@@ -51,7 +51,7 @@
  * thread.
  *
  * Footprint. A pipeline costs a fixed part (ONNX Runtime, the models and
- * one session of each: about 35 MB plus the classifier's, about 38 MB for
+ * one session of each: about 38 MB plus the classifier's, about 38 MB for
  * FACELESS_CLASSIFIER_ACCURATE and 19 MB for FACELESS_CLASSIFIER_FAST;
  * creation peaks higher for a moment); per thread of max_concurrency,
  * created only when calls overlap or an image is shared out, one more
