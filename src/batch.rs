@@ -1,9 +1,12 @@
 //! The one batch scheduler: items run on a few threads sharing one handle,
 //! and their outcomes reach the caller in input order as they complete.
+//! [`share`] does the same for the parts of one job (P-Net's bands, R-Net's
+//! and O-Net's crops), each thread with a worker of its own.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
@@ -70,6 +73,48 @@ pub(crate) fn run<S, T: Send>(
     });
 }
 
+/// Runs `work(worker, i)` for every `i < count`, each item taken by the
+/// next free worker of `workers`, one thread each (this one and up to
+/// `workers.len() - 1` more; with one worker, or one item, no thread is
+/// started), and returns the outcomes in order of `i`. `workers` must not be
+/// empty. A panic in `work` reaches the caller once the other threads are
+/// done.
+pub(crate) fn share<W: Send, T: Send>(
+    workers: &mut [W],
+    count: usize,
+    work: impl Fn(&mut W, usize) -> T + Sync,
+) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<T>>> = (0..count).map(|_| Mutex::new(None)).collect();
+    let take = |worker: &mut W| loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= count {
+            break;
+        }
+        let outcome = work(worker, i);
+        *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+    };
+    let threads = workers.len().min(count).max(1);
+    let (first, rest) = workers[..threads]
+        .split_first_mut()
+        .expect("share needs a worker");
+    std::thread::scope(|scope| {
+        for worker in rest {
+            let take = &take;
+            scope.spawn(move || take(worker));
+        }
+        take(first);
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .expect("every item ran")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -90,6 +135,19 @@ mod tests {
         );
         let expected: Vec<_> = (0..20).map(|i| (i, (i != 7).then_some(i * 2))).collect();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn shared_items_come_back_in_order() {
+        for (workers, count) in [(1, 0), (1, 5), (3, 2), (3, 50)] {
+            let mut ids: Vec<usize> = (0..workers).collect();
+            let out = super::share(&mut ids, count, |id, i| (i, *id));
+            assert_eq!(
+                out.iter().map(|o| o.0).collect::<Vec<_>>(),
+                (0..count).collect::<Vec<_>>()
+            );
+            assert!(out.iter().all(|o| o.1 < workers.min(count.max(1))));
+        }
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //! checks every output's shape, so model code can index without bounds
 //! worries and a wrong model is [`Error::Model`], never a panic.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -163,36 +162,17 @@ pub(crate) fn run_chunked(
     let chunk = chunk.min(n.div_ceil(shares)).max(1);
     // An empty batch is one empty slice, so its outputs still come back.
     let slices = n.div_ceil(chunk).max(1);
-    let workers = sessions.len().min(slices);
-    let Some((first, rest)) = sessions[..workers].split_first_mut() else {
+    if sessions.is_empty() {
         return Err(Error::model(model, "no session to run"));
-    };
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<Vec<Output>>>>> =
-        (0..slices).map(|_| Mutex::new(None)).collect();
-    let work = |session: &mut Session| loop {
-        let k = next.fetch_add(1, Ordering::Relaxed);
-        if k >= slices {
-            break;
-        }
+    }
+    let outcomes = crate::batch::share(sessions, slices, |session, k| {
         let (start, m) = (k * chunk, chunk.min(n - k * chunk));
         let part = &data[start * per..(start + m) * per];
-        let r = run(session, model, [m, c, h, w], part, expected);
-        *slots[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-    };
-    std::thread::scope(|scope| {
-        for session in rest {
-            let work = &work;
-            scope.spawn(move || work(session));
-        }
-        work(first);
+        run(session, model, [m, c, h, w], part, expected)
     });
     let mut merged: Vec<Output> = Vec::new();
-    for slot in slots {
-        let outs = slot
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
-            .expect("every slice ran")?;
+    for outs in outcomes {
+        let outs = outs?;
         if merged.is_empty() {
             merged = outs;
         } else {

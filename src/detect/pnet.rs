@@ -1,9 +1,6 @@
 //! Stage 1, the proposal network: a fully convolutional scan of an image
 //! pyramid that proposes face candidates at every scale.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-
 use ort::session::Session;
 
 use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
@@ -293,39 +290,18 @@ pub(crate) fn propose(
     let (w, h) = img.dimensions();
     let plan = plan(w, h, opts);
     let runs = runs(&plan, sessions.len());
-    let workers = sessions.len().min(runs.len()).max(1);
-    // Each worker takes the next run of bands; with one worker this thread
-    // runs them all in order and no thread is started.
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<Vec<Candidate>>>>> =
-        plan.iter().map(|_| Mutex::new(None)).collect();
-    let work = |session: &mut Session| {
-        let mut scratch = Scratch::default();
-        loop {
-            let r = next.fetch_add(1, Ordering::Relaxed);
-            let Some(run) = runs.get(r) else { break };
-            for i in run.clone() {
-                let found = run_band(session, img, &plan[i], opts, &mut scratch);
-                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(found);
-            }
-        }
-    };
-    let (first, rest) = sessions[..workers].split_first_mut().expect("workers >= 1");
-    std::thread::scope(|scope| {
-        for session in rest {
-            let work = &work;
-            scope.spawn(move || work(session));
-        }
-        work(first);
-    });
-    let found: Vec<Option<Result<Vec<Candidate>>>> = slots
-        .into_iter()
-        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+    // Each worker takes the next run of bands, with its own buffers.
+    let mut workers: Vec<(&mut Session, Scratch)> = sessions
+        .iter_mut()
+        .map(|s| (&mut **s, Scratch::default()))
         .collect();
-    let found = found
-        .into_iter()
-        .map(|r| r.expect("every band ran"))
-        .collect::<Result<Vec<_>>>()?;
+    let found = crate::batch::share(&mut workers, runs.len(), |(session, scratch), r| {
+        runs[r]
+            .clone()
+            .map(|i| run_band(session, img, &plan[i], opts, scratch))
+            .collect::<Vec<_>>()
+    });
+    let found = found.into_iter().flatten().collect::<Result<Vec<_>>>()?;
     Ok(merge(&plan, found, opts))
 }
 
