@@ -250,18 +250,13 @@ impl Pipeline {
 
     /// Detects, aligns and classifies every face in `img`; faces best first.
     pub fn analyze(&self, img: &RgbImage) -> Result<Vec<FaceAnalysis>> {
-        self.analyze_frame(&input::frame(img))
-    }
-
-    /// [`Pipeline::analyze`] on pixels wherever they lie.
-    fn analyze_frame(&self, img: &Frame<'_>) -> Result<Vec<FaceAnalysis>> {
-        // The call's own set is its thread of the CPU budget until the
-        // faces are classified, so that idle sets mean idle threads.
         let mut own = self.detector.own_set()?;
-        self.analyze_frame_on(&mut own, img)
+        self.analyze_frame_on(&mut own, &input::frame(img))
     }
 
-    /// [`Pipeline::analyze_frame`] with a session set the caller holds.
+    /// [`Pipeline::analyze`] on pixels wherever they lie, with a session set
+    /// the caller holds: the call's own, its thread of the CPU budget until
+    /// the faces are classified, so that idle sets mean idle threads.
     fn analyze_frame_on(
         &self,
         own: &mut MtcnnSessions,
