@@ -29,7 +29,7 @@ that chip it was trained on:
 per feature block (`FEATURES`) of the networks in `paths`; `training.heads` adds
 the heads. The `fast` classifier's graph (`NETWORKS["fast"]`) is the MobileNet
 alone on the chip as it is (186 px, no resize: about half the multiply-adds of
-224 px) with three of the UTKFace CNN's members.
+224 px) with two of the UTKFace CNN's members.
 """
 import os
 
@@ -69,7 +69,7 @@ FACERES_MEAN = [123.68, 116.779, 103.939]
 NETWORKS = {
     "accurate": {"networks": ["dlib", "agegender_gender", "agegender_age", "utkface_cnn", "faceres"],
                  "faceres_size": FACERES_SIZE, "members": 5},
-    "fast": {"networks": ["utkface_cnn", "faceres"], "faceres_size": INPUT, "members": 3},
+    "fast": {"networks": ["utkface_cnn", "faceres"], "faceres_size": INPUT, "members": 2},
 }
 
 

