@@ -11,7 +11,8 @@ process per image. "Network" is the CPU time ONNX Runtime itself spent in
 our networks (faceless::runtime::network_time) during the same analyze
 passes: the limit, were everything else free. Overhead = analyze CPU time
 over network CPU time, minus 1 (CPU time: other load on the machine does
-not distort it).
+not distort it). Each configuration ran in several rounds (bench/run.sh
+--rounds); every row is its median round.
 """
 import json
 import os
@@ -22,10 +23,19 @@ BEGIN = "<!-- bench-table:begin (make bench) -->"
 END = "<!-- bench-table:end -->"
 
 
+def median_rounds(rows):
+    """(set, mode, threads) -> its measurement in the median round by wall time per image, so
+    that every figure of a row (wall, CPU, network, memory) comes from one and the same run."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["set"], r["mode"], r.get("threads")), []).append(r)
+    return {k: sorted(v, key=lambda r: r["ms_per_image"])[(len(v) - 1) // 2] for k, v in groups.items()}
+
+
 def main():
     path, load, write = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     rows = [json.loads(l) for l in open(path) if l.strip()]
-    get = {(r["set"], r["mode"], r.get("threads")): r for r in rows if r["set"] not in ("cli", "flat")}
+    get = median_rounds([r for r in rows if r["set"] not in ("cli", "flat")])
     sets = [s for s in ("photos", "1080p", "4k") if (s, "analyze", 1) in get]
     n_images = get[("photos", "analyze", 1)]["images"] if "photos" in sets else 0
     names = {"photos": f"photo set ({n_images} images)", "1080p": "1920×1080 photo", "4k": "3840×2160 photo"}
