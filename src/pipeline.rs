@@ -470,6 +470,7 @@ impl Pipeline {
         crate::batch::run(
             inputs.len(),
             self.max_sessions(),
+            || self.detector.try_own_set(),
             || self.detector.own_set(),
             |own, i| self.run_on(own, mode, &inputs[i]),
             deliver,

@@ -307,6 +307,12 @@ impl Detector {
         self.pool.checkout()
     }
 
+    /// [`Detector::own_set`] if one is free now; `None` (never a wait) when
+    /// every set is out.
+    pub(crate) fn try_own_set(&self) -> Option<Result<Checkout<'_, MtcnnSessions>>> {
+        self.pool.try_checkout()
+    }
+
     /// Up to `n` idle session sets (never waiting): as many threads of the
     /// CPU budget as are free now. A set that cannot be made now is no
     /// reason to fail: the caller's own thread does the work.
@@ -352,6 +358,7 @@ impl Detector {
         crate::batch::run(
             inputs.len(),
             self.max_sessions(),
+            || self.try_own_set(),
             || self.own_set(),
             |own, i| {
                 let pixels = inputs[i].pixels(limits)?;
