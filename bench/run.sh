@@ -12,7 +12,8 @@
 # Every configuration (ours and the peer's) is measured in R rounds (default 3),
 # each round running them all in turn, and the table takes each one's median
 # round: a burst of other load on a shared machine spoils one round, not the
-# comparison. REPS (default 3) is the passes over the images in one round.
+# comparison. REPS (default 4; an even count, so that two threads end a pass
+# together) is the passes over the images in one round.
 #
 # Workloads: the photo set (IMAGEs; default tests/data/astronaut.png and
 # ../shared/datasets/photos/*.jpg), and one 1920x1080 and one 3840x2160
@@ -24,7 +25,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-reps=3; rounds=3; flat=2000; readme=1; images=()
+reps=4; rounds=3; flat=2000; readme=1; images=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --reps) reps="$2"; shift 2 ;;
