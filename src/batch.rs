@@ -23,15 +23,12 @@ use crate::error::{Error, Result};
 /// When there are no more items than `workers`, every thread tries
 /// `try_hold` (which must never wait) before any starts work: a thread that
 /// started first could otherwise hire, as a helper for its own item, the
-/// idle session set a later thread was about to claim, and that thread would
-/// wait for it (two 3840x2160 images on two threads ran one after the other,
-/// 390 instead of 265 ms an image). A thread that gets nothing then (other
-/// calls hold the sets) waits in `hold` for its first item, without holding
-/// up the others. With more items than threads they claim as they go: a
-/// first item that borrows a thread staggers the others, which measured
-/// faster than claiming first (three 1920x1080 images on two threads: 111-118
-/// against 124-131 ms an image), because the last item then overlaps less
-/// with an idle thread.
+/// idle session set a later thread was about to claim, and the items would
+/// run one after the other. A thread that gets nothing then (other calls
+/// hold the sets) waits in `hold` for its first item, without holding up the
+/// others. With more items than threads they claim as they go: an early
+/// item that borrows a thread staggers the rest, which measured faster
+/// (CHANGELOG).
 pub(crate) fn run<S, T: Send>(
     count: usize,
     workers: usize,
