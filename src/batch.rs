@@ -1,7 +1,9 @@
 //! The one batch scheduler: items run on a few threads sharing one handle,
 //! and their outcomes reach the caller in input order as they complete.
 //! [`share`] does the same for the parts of one job (P-Net's bands, R-Net's
-//! and O-Net's crops), each thread with a worker of its own.
+//! and O-Net's crops), each thread with a worker of its own, and
+//! [`share_hiring`] for parts that idle threads may join as they go (an
+//! image's faces).
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -93,6 +95,57 @@ pub(crate) fn run<S, T: Send>(
     });
 }
 
+/// The items of one shared job: the next index to take, and a slot for each
+/// outcome so that they come back in order.
+struct Queue<T> {
+    next: AtomicUsize,
+    slots: Vec<Mutex<Option<T>>>,
+}
+
+impl<T> Queue<T> {
+    fn new(count: usize) -> Self {
+        Queue {
+            next: AtomicUsize::new(0),
+            slots: (0..count).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+
+    /// Items not yet taken.
+    fn left(&self) -> usize {
+        self.slots
+            .len()
+            .saturating_sub(self.next.load(Ordering::Relaxed))
+    }
+
+    /// The next item's index; `None` once every item is taken.
+    fn claim(&self) -> Option<usize> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        (i < self.slots.len()).then_some(i)
+    }
+
+    fn put(&self, i: usize, outcome: T) {
+        *self.slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+    }
+
+    /// Runs `work` on item after item until every item is taken.
+    fn drain(&self, mut work: impl FnMut(usize) -> T) {
+        while let Some(i) = self.claim() {
+            self.put(i, work(i));
+        }
+    }
+
+    fn outcomes(self) -> Vec<T> {
+        self.slots
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .expect("every item ran")
+            })
+            .collect()
+    }
+}
+
 /// Runs `work(worker, i)` for every `i < count`, each item taken by the
 /// next free worker of `workers`, one thread each (this one and up to
 /// `workers.len() - 1` more; with one worker, or one item, no thread is
@@ -104,16 +157,8 @@ pub(crate) fn share<W: Send, T: Send>(
     count: usize,
     work: impl Fn(&mut W, usize) -> T + Sync,
 ) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<T>>> = (0..count).map(|_| Mutex::new(None)).collect();
-    let take = |worker: &mut W| loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= count {
-            break;
-        }
-        let outcome = work(worker, i);
-        *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-    };
+    let queue = Queue::new(count);
+    let take = |worker: &mut W| queue.drain(|i| work(worker, i));
     let threads = workers.len().min(count).max(1);
     let (first, rest) = workers[..threads]
         .split_first_mut()
@@ -125,14 +170,38 @@ pub(crate) fn share<W: Send, T: Send>(
         }
         take(first);
     });
-    slots
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .expect("every item ran")
-        })
-        .collect()
+    queue.outcomes()
+}
+
+/// Runs `work(i)` for every `i < count` and returns the outcomes in order
+/// of `i`. This thread takes items one after another; before each,
+/// `hire(left)` gives tokens for up to `left` more threads (those of the
+/// CPU budget idle now), and each token's thread takes items too until none
+/// are left, then drops its token. With one item no thread is started. A
+/// panic in `work` reaches the caller once the other threads are done.
+pub(crate) fn share_hiring<H: Send, T: Send>(
+    count: usize,
+    hire: impl Fn(usize) -> Vec<H>,
+    work: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
+    let queue = Queue::new(count);
+    if count <= 1 {
+        queue.drain(&work);
+        return queue.outcomes();
+    }
+    std::thread::scope(|scope| {
+        while let Some(i) = queue.claim() {
+            for token in hire(queue.left()) {
+                let (queue, work) = (&queue, &work);
+                scope.spawn(move || {
+                    queue.drain(work);
+                    drop(token);
+                });
+            }
+            queue.put(i, work(i));
+        }
+    });
+    queue.outcomes()
 }
 
 #[cfg(test)]
@@ -203,6 +272,50 @@ mod tests {
             |_, r| ok += usize::from(r.is_ok()),
         );
         assert_eq!(ok, 3);
+    }
+
+    #[test]
+    fn hired_helpers_take_items_and_give_their_tokens_back() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Token<'a>(&'a AtomicUsize);
+        impl Drop for Token<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        for count in [0, 1, 40] {
+            let (hired, back, asked_too_much) = (
+                AtomicUsize::new(0),
+                AtomicUsize::new(0),
+                AtomicUsize::new(0),
+            );
+            let out = super::share_hiring(
+                count,
+                |left| {
+                    if left >= count {
+                        asked_too_much.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // One spare thread, hired once.
+                    let first = hired.fetch_add(1, Ordering::SeqCst) == 0;
+                    (first && left > 0)
+                        .then(|| Token(&back))
+                        .into_iter()
+                        .collect()
+                },
+                |i| {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    (i, std::thread::current().id())
+                },
+            );
+            assert_eq!(
+                out.iter().map(|o| o.0).collect::<Vec<_>>(),
+                (0..count).collect::<Vec<_>>()
+            );
+            assert_eq!(asked_too_much.load(Ordering::SeqCst), 0);
+            let threads: std::collections::HashSet<_> = out.iter().map(|o| o.1).collect();
+            assert_eq!(threads.len(), if count >= 40 { 2 } else { count.min(1) });
+            assert_eq!(back.load(Ordering::SeqCst), usize::from(count > 1));
+        }
     }
 
     #[test]

@@ -287,54 +287,20 @@ impl Pipeline {
     /// uses every core, and so does the last photo of a batch once the other
     /// threads run out of images.
     fn classify_faces(&self, img: &Frame<'_>, faces: &[Face]) -> Result<Vec<Attributes>> {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::sync::Mutex;
-
         let groups: Vec<&[Face]> = faces.chunks(CLASSIFY_BATCH).collect();
-        let run = |group: &[Face]| {
-            let chips: Vec<RgbImage> = group.iter().map(|f| self.chip(img, f)).collect();
-            self.classifier.classify(&chips)
-        };
-        if groups.len() <= 1 {
-            return groups.first().map_or(Ok(Vec::new()), |g| run(g));
-        }
-        let next = AtomicUsize::new(0);
-        let slots: Vec<Mutex<Option<Result<Vec<Attributes>>>>> =
-            groups.iter().map(|_| Mutex::new(None)).collect();
-        let take = |i: usize| {
-            let r = run(groups[i]);
-            *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-        };
-        let next_share = || {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            (i < groups.len()).then_some(i)
-        };
-        let work = || {
-            while let Some(i) = next_share() {
-                take(i);
-            }
-        };
-        std::thread::scope(|scope| {
-            while let Some(i) = next_share() {
-                let left = groups.len().saturating_sub(next.load(Ordering::Relaxed));
-                for token in self.detector.spare_sets(left) {
-                    // The token is the helper's thread of the budget: it
-                    // goes back to the pool when the helper runs out of shares.
-                    scope.spawn(move || {
-                        work();
-                        drop(token);
-                    });
-                }
-                take(i);
-            }
-        });
+        // A hired set is its helper's thread of the budget: it goes back to
+        // the pool when the helper runs out of shares.
+        let shares = crate::batch::share_hiring(
+            groups.len(),
+            |left| self.detector.spare_sets(left),
+            |i| {
+                let chips: Vec<RgbImage> = groups[i].iter().map(|f| self.chip(img, f)).collect();
+                self.classifier.classify(&chips)
+            },
+        );
         let mut out = Vec::with_capacity(faces.len());
-        for slot in slots {
-            let r = slot
-                .into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .expect("every share ran");
-            out.extend(r?);
+        for share in shares {
+            out.extend(share?);
         }
         Ok(out)
     }
