@@ -206,6 +206,17 @@ pub(crate) fn share_hiring<H: Send, T: Send>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts its drops in the counter it borrows.
+    struct Token<'a>(&'a AtomicUsize);
+
+    impl Drop for Token<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
     #[test]
     fn in_order_and_panics_isolated() {
         let mut seen = Vec::new();
@@ -229,7 +240,6 @@ mod tests {
 
     #[test]
     fn every_thread_claims_before_any_works() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
         for panicking in [false, true] {
             let tries = AtomicUsize::new(0);
             let mut seen = Vec::new();
@@ -276,13 +286,6 @@ mod tests {
 
     #[test]
     fn hired_helpers_take_items_and_give_their_tokens_back() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        struct Token<'a>(&'a AtomicUsize);
-        impl Drop for Token<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
         for count in [0, 1, 40] {
             let (hired, back, asked_too_much) = (
                 AtomicUsize::new(0),
@@ -333,13 +336,6 @@ mod tests {
 
     #[test]
     fn held_values_last_across_items_and_die_with_a_panic() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        struct Token<'a>(&'a AtomicUsize);
-        impl Drop for Token<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::Relaxed);
-            }
-        }
         let (made, dropped) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let mut seen = Vec::new();
         super::run(
