@@ -54,7 +54,7 @@ pub(crate) enum Dim {
     /// Exactly this size.
     Is(usize),
     /// Any size, but the same for every `Free` of the same number across
-    /// the outputs of one run (P-Net's score and box maps share a grid).
+    /// the outputs of one run (maps over one grid).
     Free(u8),
 }
 
@@ -196,8 +196,17 @@ mod tests {
         }
     }
 
-    // P-Net's outputs: two maps that must share one free grid.
-    const GRID: [Expect; 2] = crate::detect::pnet::OUTPUTS;
+    // Two maps that must share one free grid.
+    const GRID: [Expect; 2] = [
+        Expect {
+            name: "reg",
+            dims: &[Dim::Batch, Dim::Is(4), Dim::Free(0), Dim::Free(1)],
+        },
+        Expect {
+            name: "prob",
+            dims: &[Dim::Batch, Dim::Is(2), Dim::Free(0), Dim::Free(1)],
+        },
+    ];
 
     #[test]
     fn shapes_are_checked() {

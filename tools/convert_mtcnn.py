@@ -4,9 +4,20 @@
 Reads ``facenet_pytorch/data/{pnet,rnet,onet}.pt`` straight out of the
 facenet-pytorch wheel (a zip file) and writes ``pnet.onnx``, ``rnet.onnx`` and
 ``onet.onnx`` (opset 17) that reproduce facenet-pytorch's ``PNet``, ``RNet`` and
-``ONet`` modules (``facenet_pytorch/models/mtcnn.py``) operation for operation,
-except that each PReLU is spelled as four elementwise operations with the same
-result bit for bit (see ``_Builder.prelu``).
+``ONet`` modules (``facenet_pytorch/models/mtcnn.py``) with three rewrites that
+keep ONNX Runtime's CPU convolutions in their blocked channel layout from the
+first convolution to the last (each leaves it costs two layout copies of the
+tensor; models/mtcnn/README.md has the timings):
+
+- each PReLU is spelled with ops that stay in that layout, the same value bit
+  for bit (``_Builder.prelu``);
+- a convolution with a channel count that is not a multiple of 16 (P-Net's
+  first, 10; R-Net's first, 28) gets zero filters up to the next multiple, and
+  the next convolution zero weights for them (``pad_channels``): the padded
+  channels are 0 everywhere and add exact zeros;
+- P-Net's two 1x1 heads are one convolution whose fifth channel is the face
+  logit minus the non-face logit, so that the face probability, softmax's
+  second channel, is its logistic sigmoid (``build_pnet``).
 
 torch is NOT needed: the ``.pt`` files are parsed with ``pickle`` + ``numpy``
 (both torch serialisation formats are handled: the legacy pickle stream that
@@ -23,7 +34,9 @@ facenet-pytorch and onnxruntime importable.
 
 Model contract (what the Rust detector relies on):
   pnet.onnx  input  "input" float32 [N, 3, H, W]  (RGB, NCHW, (pixel - 127.5) * 0.0078125)
-             output "reg"  [N, 4, h, w], "prob" [N, 2, h, w] (softmax over dim 1, channel 1 = face)
+             output "cells" [N, 5, h, w]: channels 0-3 the box offsets (facenet's "reg"),
+             channel 4 the face margin m, face probability 1 / (1 + exp(-m)) (facenet's
+             softmax "prob"[:, 1])
   rnet.onnx  input  "input" [N, 3, 24, 24] -> "reg" [N, 4], "prob" [N, 2]
   onet.onnx  input  "input" [N, 3, 48, 48] -> "reg" [N, 4], "landmarks" [N, 10]
              (5 x's then 5 y's, relative to the box), "prob" [N, 2]
@@ -55,7 +68,9 @@ PT_SHA256 = {
 OPSET = 17
 IR_VERSION = 8  # fixed (not onnx's default) so the bytes do not depend on the onnx version
 PRODUCER = "faceless tools/convert_mtcnn.py"
-PRODUCER_VERSION = "1"
+PRODUCER_VERSION = "2"
+# ONNX Runtime's blocked layout holds channels in blocks of 16 (8 without AVX-512).
+CHANNEL_BLOCK = 16
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,13 +272,31 @@ class _Builder:
         )
 
     def prelu(self, layer, x, spatial):
-        # PReLU written as Relu(x) + slope * Min(x, 0): the same value bit for bit,
-        # up to the sign of a zero (x > 0: x + slope * 0 = x; otherwise
-        # 0 + slope * x). ONNX Runtime's CPU kernel for PRelu with a per-channel
-        # slope takes about twice as long as these four together
-        # (models/mtcnn/README.md).
+        """PReLU, max(x, 0) + slope * min(x, 0), the same value bit for bit up to the sign of a zero.
+
+        After a convolution (``spatial``): Relu(x) + DepthwiseConv(Relu(DepthwiseConv(x, -1)), -slope),
+        each depthwise convolution 1x1 with a zero bias. -x and slope * x are each rounded once,
+        as in torch, and one of the two terms of the sum is always a zero. ONNX Runtime runs
+        all of it, the second convolution with the sum fused in, in its blocked layout; the
+        elementwise spelling below (needed after the dense layers) made it copy the tensor
+        out of that layout and back at every PReLU: a third of P-Net's time.
+
+        After a dense layer: Relu(x) + slope * Min(x, 0), four elementwise ops, about twice as
+        fast as ONNX Runtime's PRelu kernel with a per-channel slope."""
         c = self.state[layer + ".weight"].shape[0]
-        slope = self._w(layer + ".weight", reshape=(c, 1, 1) if spatial else (c,))
+        if spatial:
+            slope = np.asarray(self.state[layer + ".weight"], dtype=np.float32)
+            self.used.add(layer + ".weight")
+            minus_one = self._const(layer + "_minus_one", np.full((c, 1, 1, 1), -1.0, np.float32))
+            minus_slope = self._const(layer + "_minus_slope", (-slope).reshape(c, 1, 1, 1))
+            zero_bias = self._const(layer + "_zero_bias", np.zeros(c, np.float32))
+            depthwise = dict(kernel_shape=[1, 1], strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], group=c)
+            negated = self._node("Conv", [x, minus_one, zero_bias], layer + "_negated", **depthwise)
+            negative = self._node("Relu", [negated], layer + "_negative")
+            scaled = self._node("Conv", [negative, minus_slope, zero_bias], layer + "_scaled", **depthwise)
+            pos = self._node("Relu", [x], layer + "_positive")
+            return self._node("Add", [pos, scaled], layer)
+        slope = self._w(layer + ".weight")
         if not self.has_zero:
             self.has_zero = True
             self.inits.append(numpy_helper.from_array(np.zeros((), dtype=np.float32), "zero"))
@@ -271,6 +304,10 @@ class _Builder:
         scaled = self._node("Mul", [neg, slope], layer + "_scaled")
         pos = self._node("Relu", [x], layer + "_positive")
         return self._node("Add", [pos, scaled], layer)
+
+    def _const(self, name, arr):
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, dtype=np.float32), name))
+        return name
 
     def maxpool(self, layer, x, k, s):
         # torch MaxPool2d(k, s, ceil_mode=True), no padding. With k >= s the extra
@@ -314,8 +351,29 @@ class _Builder:
         return model
 
 
+def pad_channels(state, conv, prelu, following):
+    """`conv`'s output channels padded with zero filters (and zero slopes for its `prelu`) up to a
+    multiple of CHANNEL_BLOCK, and zero input weights for them in the `following` convolution. A
+    padded channel is 0 everywhere: its PReLU and max pool give 0, and each adds an exact 0.0 to
+    the following convolution's sums. Returns a new state dict; the original weights are unchanged."""
+    f32 = lambda k: np.asarray(state[k], dtype=np.float32)
+    c = f32(conv + ".weight").shape[0]
+    extra = -c % CHANNEL_BLOCK
+    if extra == 0:
+        return state
+    out = dict(state)
+    w = f32(conv + ".weight")
+    out[conv + ".weight"] = np.concatenate([w, np.zeros((extra,) + w.shape[1:], np.float32)])
+    out[conv + ".bias"] = np.concatenate([f32(conv + ".bias"), np.zeros(extra, np.float32)])
+    out[prelu + ".weight"] = np.concatenate([f32(prelu + ".weight"), np.zeros(extra, np.float32)])
+    nxt = f32(following + ".weight")
+    pad = np.zeros((nxt.shape[0], extra) + nxt.shape[2:], np.float32)
+    out[following + ".weight"] = np.concatenate([nxt, pad], axis=1)
+    return out
+
+
 def build_pnet(state):
-    b = _Builder(state, "pnet")
+    b = _Builder(pad_channels(state, "conv1", "prelu1", "conv2"), "pnet")
     x = b.conv("conv1")
     x = b.prelu("prelu1", x, True)
     x = b.maxpool("pool1", x, 2, 2)
@@ -323,17 +381,25 @@ def build_pnet(state):
     x = b.prelu("prelu2", x, True)
     x = b.conv("conv3", x)
     x = b.prelu("prelu3", x, True)
-    a = b.conv("conv4_1", x)
-    b.softmax("softmax4_1", a, "prob")
-    b.conv("conv4_2", x, out="reg")
+    # One 1x1 convolution for both heads: conv4_2's four box offsets, then conv4_1's face logit
+    # minus its non-face logit. softmax(a)[1] = 1 / (1 + exp(a0 - a1)): the caller takes the
+    # sigmoid of that margin where it needs a score, instead of a softmax over every cell.
+    w1, b1 = (np.asarray(state["conv4_1." + k], np.float32) for k in ("weight", "bias"))
+    w2, b2 = (np.asarray(state["conv4_2." + k], np.float32) for k in ("weight", "bias"))
+    b.used.update("conv4_%d.%s" % (i, k) for i in (1, 2) for k in ("weight", "bias"))
+    weight = b._const("head.weight", np.concatenate([w2, w1[1:2] - w1[0:1]]))
+    bias = b._const("head.bias", np.concatenate([b2, b1[1:2] - b1[0:1]]))
+    b._node("Conv", [x, weight, bias], "head", out="cells", kernel_shape=[1, 1], strides=[1, 1],
+            pads=[0, 0, 0, 0], dilations=[1, 1], group=1)
     return b.finish(
-        ["N", 3, "H", "W"], [("reg", ["N", 4, "h", "w"]), ("prob", ["N", 2, "h", "w"])],
-        "MTCNN P-Net (facenet-pytorch 2.6.0 PNet). input: RGB NCHW, (pixel-127.5)*0.0078125.",
+        ["N", 3, "H", "W"], [("cells", ["N", 5, "h", "w"])],
+        "MTCNN P-Net (facenet-pytorch 2.6.0 PNet). input: RGB NCHW, (pixel-127.5)*0.0078125. "
+        "cells: box offsets (4 channels), then the face margin m; face probability 1/(1+exp(-m)).",
     )
 
 
 def build_rnet(state):
-    b = _Builder(state, "rnet")
+    b = _Builder(pad_channels(state, "conv1", "prelu1", "conv2"), "rnet")
     x = b.conv("conv1")
     x = b.prelu("prelu1", x, True)
     x = b.maxpool("pool1", x, 3, 2)
@@ -418,6 +484,12 @@ def verify(out_dir, weights):
             x = ((rng.integers(0, 256, size=shape).astype(np.float32) - 127.5) * 0.0078125).astype(np.float32)
             ref = [t.numpy() for t in net(torch.from_numpy(x))]
             got = sess.run(None, {"input": x})
+            if name == "pnet":
+                # cells -> facenet's (reg, prob): the face probability is the margin's sigmoid.
+                (cells,) = got
+                face = 1.0 / (1.0 + np.exp(-cells[:, 4:5].astype(np.float64)))
+                got = [cells[:, :4], np.concatenate([1.0 - face, face], axis=1).astype(np.float32)]
+                out_names = ["reg", "prob"]
             diffs = []
             for n, r, g in zip(out_names, ref, got):
                 if r.shape != g.shape:

@@ -14,17 +14,29 @@ use crate::input::Frame;
 const CELL: f32 = 12.0;
 const STRIDE: f32 = 2.0;
 
-/// Box offsets and face/non-face scores over one grid.
-pub(crate) const OUTPUTS: [Expect; 2] = [
-    Expect {
-        name: "reg",
-        dims: &[Dim::Batch, Dim::Is(4), Dim::Free(0), Dim::Free(1)],
-    },
-    Expect {
-        name: "prob",
-        dims: &[Dim::Batch, Dim::Is(2), Dim::Free(0), Dim::Free(1)],
-    },
-];
+/// Per grid cell: four box offsets, then the face margin, whose logistic
+/// sigmoid is the reference's face probability (`tools/convert_mtcnn.py`
+/// merges P-Net's two heads and its softmax into this one output).
+pub(crate) const OUTPUTS: [Expect; 1] = [Expect {
+    name: "cells",
+    dims: &[Dim::Batch, Dim::Is(5), Dim::Free(0), Dim::Free(1)],
+}];
+
+/// The face probability of a face margin: softmax over (non-face, face)
+/// logits is the sigmoid of their difference.
+#[inline]
+fn face_probability(margin: f32) -> f32 {
+    1.0 / (1.0 + (-margin).exp())
+}
+
+/// A margin below which no cell can reach `threshold`: the sigmoid is then
+/// computed only for cells at or above it, and compared exactly.
+fn margin_floor(threshold: f32) -> f32 {
+    // The sigmoid rounds to 1.0 in f32 only above a margin of 16.6, so a
+    // threshold of 1 still has a finite floor; 1e-3 covers its rounding.
+    let t = f64::from(threshold).clamp(0.0, 1.0 - 1e-7);
+    ((t / (1.0 - t)).ln() - 1e-3) as f32
+}
 
 /// The pyramid's scales: the first maps the minimum face size onto P-Net's
 /// 12-pixel window, each next one shrinks by `factor` until the shorter side
@@ -185,8 +197,8 @@ pub(crate) fn run_band(
     let rows = r1 - r0;
     scratch.resize(img, band);
     let out = inference::run(session, "pnet", [1, 3, rows, ws], &scratch.input, &OUTPUTS)?;
-    let (reg, prob) = (&out[0], &out[1]);
-    let (gh, gw) = (prob.shape[2], prob.shape[3]);
+    let cells = &out[0];
+    let (gh, gw) = (cells.shape[2], cells.shape[3]);
     if gh != g1 - g0 || gw != grid(ws) {
         return Err(Error::model(
             "pnet",
@@ -197,13 +209,18 @@ pub(crate) fn run_band(
             ),
         ));
     }
-    let cells = gh * gw;
+    let n = gh * gw;
+    let (reg, margins) = cells.data.split_at(4 * n);
+    let floor = margin_floor(opts.thresholds[0]);
     let scale32 = scale as f32;
     let mut level = Vec::new();
     for ly in 0..gh {
         for gx in 0..gw {
             let i = ly * gw + gx;
-            let score = prob.data[cells + i];
+            if margins[i] < floor {
+                continue;
+            }
+            let score = face_probability(margins[i]);
             if score < opts.thresholds[0] {
                 continue;
             }
@@ -214,12 +231,7 @@ pub(crate) fn run_band(
                 x2: ((STRIDE * bx + CELL) / scale32).floor(),
                 y2: ((STRIDE * by + CELL) / scale32).floor(),
                 score,
-                reg: [
-                    reg.data[i],
-                    reg.data[cells + i],
-                    reg.data[2 * cells + i],
-                    reg.data[3 * cells + i],
-                ],
+                reg: [reg[i], reg[n + i], reg[2 * n + i], reg[3 * n + i]],
             });
         }
     }
