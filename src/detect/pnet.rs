@@ -341,6 +341,37 @@ mod tests {
     }
 
     #[test]
+    fn face_probability_is_the_softmax_and_the_floor_drops_no_passing_cell() {
+        for (face, other) in [(2.0f32, -1.0f32), (-3.5, 0.25), (0.0, 0.0), (20.0, -5.0)] {
+            let (a, b) = (f64::from(face), f64::from(other));
+            let softmax = a.exp() / (a.exp() + b.exp());
+            let p = f64::from(face_probability(face - other));
+            assert!(
+                (p - softmax).abs() < 1e-6,
+                "{face} {other}: {p} vs {softmax}"
+            );
+        }
+        for t in [1e-6f32, 0.3, 0.5, 0.6, 0.7, 0.95, 0.999_999, 1.0] {
+            let floor = margin_floor(t);
+            // Margins just under the floor, stepped in ulps, never reach t.
+            let mut m = floor;
+            for _ in 0..2000 {
+                m = f32::from_bits(if m > 0.0 {
+                    m.to_bits() - 1
+                } else {
+                    m.to_bits() + 1
+                });
+                assert!(face_probability(m) < t, "t {t}: margin {m}");
+            }
+            // And the floor is tight: a little above it, cells pass.
+            if t < 0.99 {
+                assert!(face_probability(floor + 0.01) >= t, "t {t}");
+            }
+        }
+        assert_eq!(margin_floor(0.0), f32::NEG_INFINITY);
+    }
+
+    #[test]
     fn bands_tile_the_grid_exactly() {
         for (ws, hs) in [
             (12, 12),
