@@ -44,7 +44,7 @@ pub(crate) fn area_resize_into(
 pub(crate) struct Scratch {
     narrow: Vec<u16>,
     wide: Vec<u32>,
-    columns: Option<Columns>,
+    columns: Columns,
 }
 
 /// Where resized rows go: row after row from the start of `data`, each
@@ -83,13 +83,9 @@ pub(crate) fn area_resize_rows_into(
         wide,
         columns,
     } = scratch;
-    if columns
-        .as_ref()
-        .is_none_or(|c| (c.in_w, c.windows.len()) != (in_w, out_w))
-    {
-        *columns = Some(Columns::new(in_w, out_w));
+    if (columns.in_w, columns.windows.len()) != (in_w, out_w) {
+        columns.reset(in_w, out_w);
     }
-    let columns = columns.as_mut().expect("set just above");
     let line_len = in_w * 3;
     for (by, oy) in rows.enumerate() {
         // Vertical: the row window's sum for every source column; in u16
@@ -123,13 +119,20 @@ pub(crate) fn area_resize_rows_into(
 /// Most rows whose sum of 8-bit samples fits a u16 (257 × 255 = 65535).
 const NARROW_ROWS: usize = 257;
 
-/// `acc += row`, element-wise; with AVX2 where the CPU has it.
+/// `acc += row`, element-wise; with AVX-512 or AVX2 where the CPU has it.
 fn add_rows(acc: &mut [u16], row: &[u8]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        unsafe { add_rows_avx2(acc, row) };
-        return;
+    {
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU supports AVX-512BW (checked just above).
+            unsafe { add_rows_avx512(acc, row) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { add_rows_avx2(acc, row) };
+            return;
+        }
     }
     add_rows_portable(acc, row);
 }
@@ -142,6 +145,12 @@ fn add_rows_portable(acc: &mut [u16], row: &[u8]) {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+unsafe fn add_rows_avx512(acc: &mut [u16], row: &[u8]) {
+    add_rows_portable(acc, row);
+}
+
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn add_rows_avx2(acc: &mut [u16], row: &[u8]) {
     add_rows_portable(acc, row);
@@ -149,29 +158,49 @@ unsafe fn add_rows_avx2(acc: &mut [u16], row: &[u8]) {
 
 /// Horizontal: the output columns' source windows, and room for one row of
 /// their sums.
+#[derive(Default)]
 struct Columns {
     in_w: usize,
     windows: Vec<(usize, usize)>,
+    /// The widest window, in pixels.
+    widest: usize,
     widths: Vec<f64>,
+    widths32: Vec<f32>,
     sums: Vec<f64>,
+    sums32: Vec<f32>,
 }
 
+/// Integers below this are exact in f32.
+const F32_EXACT: u64 = 1 << 24;
+
 impl Columns {
-    fn new(in_w: usize, out_w: usize) -> Self {
-        let windows: Vec<(usize, usize)> = (0..out_w).map(|i| window(i, in_w, out_w)).collect();
-        let widths = windows.iter().map(|&(s, e)| (e - s) as f64).collect();
-        Columns {
-            in_w,
-            windows,
-            widths,
-            sums: vec![0.0; 3 * out_w],
-        }
+    /// The windows of `in_w` input columns resized to `out_w`, in the
+    /// buffers of the previous ones (R-Net and O-Net crops change sizes at
+    /// every face).
+    fn reset(&mut self, in_w: usize, out_w: usize) {
+        self.in_w = in_w;
+        self.windows.clear();
+        self.windows
+            .extend((0..out_w).map(|i| window(i, in_w, out_w)));
+        self.widest = self.windows.iter().map(|&(s, e)| e - s).max().unwrap_or(1);
+        self.widths.clear();
+        self.widths
+            .extend(self.windows.iter().map(|&(s, e)| (e - s) as f64));
+        self.widths32.clear();
+        self.widths32
+            .extend(self.windows.iter().map(|&(s, e)| (e - s) as f32));
+        self.sums.resize(3 * out_w, 0.0);
+        self.sums32.resize(3 * out_w, 0.0);
     }
 
     /// Each column window's sum over the row sums `row_sums` (of `rows`
     /// rows), averaged and normalised into `dst` (planar, `plane` apart).
-    /// The sums are gathered first (exact in f64), then averaged in one
-    /// pass per channel that vectorises.
+    /// The sums are gathered first (exact integers), then averaged in one
+    /// pass per channel that vectorises: in f32 when every sum and window
+    /// area is below 2^24, in f64 otherwise. Both give the exact average
+    /// rounded once to f32: an f32 division of exact integers is correctly
+    /// rounded, and the f64 quotient of integers below 2^53 never lands on
+    /// an f32 rounding midpoint unless the exact quotient does.
     fn average<T: Copy + Into<u64>>(
         &mut self,
         row_sums: &[T],
@@ -180,34 +209,64 @@ impl Columns {
         dst: &mut [f32],
     ) {
         let out_w = self.windows.len();
-        let (red, rest) = self.sums.split_at_mut(out_w);
-        let (green, blue) = rest.split_at_mut(out_w);
-        for (ox, &(cs, ce)) in self.windows.iter().enumerate() {
-            let mut acc = [0u64; 3];
-            for px in row_sums[cs * 3..ce * 3].chunks_exact(3) {
-                acc[0] += px[0].into();
-                acc[1] += px[1].into();
-                acc[2] += px[2].into();
+        let area = (rows * self.widest) as u64;
+        if area * 255 < F32_EXACT {
+            let (red, rest) = self.sums32.split_at_mut(out_w);
+            let (green, blue) = rest.split_at_mut(out_w);
+            for (ox, &(cs, ce)) in self.windows.iter().enumerate() {
+                let acc = window_sum(&row_sums[cs * 3..ce * 3]);
+                red[ox] = acc[0] as f32;
+                green[ox] = acc[1] as f32;
+                blue[ox] = acc[2] as f32;
             }
-            red[ox] = acc[0] as f64;
-            green[ox] = acc[1] as f64;
-            blue[ox] = acc[2] as f64;
-        }
-        for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
-            let out = &mut dst[c * plane..c * plane + out_w];
-            normalise(channel, &self.widths, rows as f64, out);
+            for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
+                let out = &mut dst[c * plane..c * plane + out_w];
+                normalise32(channel, &self.widths32, rows as f32, out);
+            }
+        } else {
+            let (red, rest) = self.sums.split_at_mut(out_w);
+            let (green, blue) = rest.split_at_mut(out_w);
+            for (ox, &(cs, ce)) in self.windows.iter().enumerate() {
+                let acc = window_sum(&row_sums[cs * 3..ce * 3]);
+                red[ox] = acc[0] as f64;
+                green[ox] = acc[1] as f64;
+                blue[ox] = acc[2] as f64;
+            }
+            for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
+                let out = &mut dst[c * plane..c * plane + out_w];
+                normalise(channel, &self.widths, rows as f64, out);
+            }
         }
     }
 }
 
+/// The per-channel sums of interleaved RGB `pixels`.
+#[inline(always)]
+fn window_sum<T: Copy + Into<u64>>(pixels: &[T]) -> [u64; 3] {
+    let mut acc = [0u64; 3];
+    for px in pixels.chunks_exact(3) {
+        acc[0] += px[0].into();
+        acc[1] += px[1].into();
+        acc[2] += px[2].into();
+    }
+    acc
+}
+
 /// `dst[k] = (sums[k] / (rows · widths[k]) − MEAN) · SCALE`, the mean rounded
-/// once to f32; with AVX2 where the CPU has it.
+/// once to f32; with AVX-512 or AVX2 where the CPU has it.
 fn normalise(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        unsafe { normalise_avx2(sums, widths, rows, dst) };
-        return;
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { normalise_avx512(sums, widths, rows, dst) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { normalise_avx2(sums, widths, rows, dst) };
+            return;
+        }
     }
     normalise_portable(sums, widths, rows, dst);
 }
@@ -221,9 +280,54 @@ fn normalise_portable(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) 
 }
 
 #[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn normalise_avx512(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
+    normalise_portable(sums, widths, rows, dst);
+}
+
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn normalise_avx2(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
     normalise_portable(sums, widths, rows, dst);
+}
+
+/// [`normalise`] for sums and window areas exact in f32 (below 2^24), with
+/// the same result; several times faster.
+fn normalise32(sums: &[f32], widths: &[f32], rows: f32, dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { normalise32_avx512(sums, widths, rows, dst) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { normalise32_avx2(sums, widths, rows, dst) };
+            return;
+        }
+    }
+    normalise32_portable(sums, widths, rows, dst);
+}
+
+#[inline(always)]
+fn normalise32_portable(sums: &[f32], widths: &[f32], rows: f32, dst: &mut [f32]) {
+    for ((d, &sum), &width) in dst.iter_mut().zip(sums).zip(widths) {
+        let mean = sum / (rows * width);
+        *d = (mean - MEAN) * SCALE;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn normalise32_avx512(sums: &[f32], widths: &[f32], rows: f32, dst: &mut [f32]) {
+    normalise32_portable(sums, widths, rows, dst);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn normalise32_avx2(sums: &[f32], widths: &[f32], rows: f32, dst: &mut [f32]) {
+    normalise32_portable(sums, widths, rows, dst);
 }
 
 #[cfg(test)]
@@ -242,6 +346,35 @@ mod tests {
             (0..4).map(|i| window(i, 2, 4)).collect::<Vec<_>>(),
             vec![(0, 1), (0, 1), (1, 2), (1, 2)]
         );
+    }
+
+    #[test]
+    fn f32_and_f64_averages_agree_bit_for_bit() {
+        // Every sum for small window areas, then a spread of large ones
+        // (areas up to 2^24 / 255), through the dispatched kernels.
+        let mut cases: Vec<(u32, u32)> = (1..=40u32)
+            .flat_map(|area| (0..=area * 255).map(move |sum| (sum, area)))
+            .collect();
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let area = 1 + x % 65_792;
+            cases.push(((x >> 7) % (area * 255 + 1), area));
+        }
+        for chunk in cases.chunks(1000) {
+            let sums64: Vec<f64> = chunk.iter().map(|&(s, _)| f64::from(s)).collect();
+            let widths64: Vec<f64> = chunk.iter().map(|&(_, a)| f64::from(a)).collect();
+            let sums32: Vec<f32> = chunk.iter().map(|&(s, _)| s as f32).collect();
+            let widths32: Vec<f32> = chunk.iter().map(|&(_, a)| a as f32).collect();
+            let (mut a, mut b) = (vec![0f32; chunk.len()], vec![0f32; chunk.len()]);
+            normalise(&sums64, &widths64, 1.0, &mut a);
+            normalise32(&sums32, &widths32, 1.0, &mut b);
+            for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(p.to_bits(), q.to_bits(), "sum/area {:?}", chunk[i]);
+            }
+        }
     }
 
     #[test]
