@@ -196,11 +196,12 @@ impl Columns {
     /// Each column window's sum over the row sums `row_sums` (of `rows`
     /// rows), averaged and normalised into `dst` (planar, `plane` apart).
     /// The sums are gathered first (exact integers), then averaged in one
-    /// pass per channel that vectorises: in f32 when every sum and window
-    /// area is below 2^24, in f64 otherwise. Both give the exact average
-    /// rounded once to f32: an f32 division of exact integers is correctly
-    /// rounded, and the f64 quotient of integers below 2^53 never lands on
-    /// an f32 rounding midpoint unless the exact quotient does.
+    /// pass per channel that vectorises: the f64 quotient rounded to f32,
+    /// or, when every sum and window area is below 2^24, the f32 quotient,
+    /// which is the same value several times faster. An f32 division of
+    /// integers exact in f32 is the exact average rounded once; the f64
+    /// quotient of such integers cannot fall on an f32 rounding midpoint
+    /// unless the exact average does, so rounding it to f32 gives the same.
     fn average<T: Copy + Into<u64>>(
         &mut self,
         row_sums: &[T],
@@ -208,35 +209,55 @@ impl Columns {
         plane: usize,
         dst: &mut [f32],
     ) {
-        let out_w = self.windows.len();
         let area = (rows * self.widest) as u64;
         if area * 255 < F32_EXACT {
-            let (red, rest) = self.sums32.split_at_mut(out_w);
-            let (green, blue) = rest.split_at_mut(out_w);
-            for (ox, &(cs, ce)) in self.windows.iter().enumerate() {
-                let acc = window_sum(&row_sums[cs * 3..ce * 3]);
-                red[ox] = acc[0] as f32;
-                green[ox] = acc[1] as f32;
-                blue[ox] = acc[2] as f32;
-            }
-            for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
-                let out = &mut dst[c * plane..c * plane + out_w];
-                normalise32(channel, &self.widths32, rows as f32, out);
-            }
+            let sums = &mut self.sums32;
+            average_in(
+                &self.windows,
+                row_sums,
+                sums,
+                &self.widths32,
+                rows,
+                plane,
+                dst,
+            );
         } else {
-            let (red, rest) = self.sums.split_at_mut(out_w);
-            let (green, blue) = rest.split_at_mut(out_w);
-            for (ox, &(cs, ce)) in self.windows.iter().enumerate() {
-                let acc = window_sum(&row_sums[cs * 3..ce * 3]);
-                red[ox] = acc[0] as f64;
-                green[ox] = acc[1] as f64;
-                blue[ox] = acc[2] as f64;
-            }
-            for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
-                let out = &mut dst[c * plane..c * plane + out_w];
-                normalise(channel, &self.widths, rows as f64, out);
-            }
+            let sums = &mut self.sums;
+            average_in(
+                &self.windows,
+                row_sums,
+                sums,
+                &self.widths,
+                rows,
+                plane,
+                dst,
+            );
         }
+    }
+}
+
+/// [`Columns::average`] in `F`: `sums` holds three rows of `windows.len()`.
+fn average_in<T: Copy + Into<u64>, F: Average>(
+    windows: &[(usize, usize)],
+    row_sums: &[T],
+    sums: &mut [F],
+    widths: &[F],
+    rows: usize,
+    plane: usize,
+    dst: &mut [f32],
+) {
+    let out_w = windows.len();
+    let (red, rest) = sums.split_at_mut(out_w);
+    let (green, blue) = rest.split_at_mut(out_w);
+    for (ox, &(cs, ce)) in windows.iter().enumerate() {
+        let acc = window_sum(&row_sums[cs * 3..ce * 3]);
+        red[ox] = F::from_count(acc[0]);
+        green[ox] = F::from_count(acc[1]);
+        blue[ox] = F::from_count(acc[2]);
+    }
+    for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
+        let out = &mut dst[c * plane..c * plane + out_w];
+        normalise(channel, widths, F::from_count(rows as u64), out);
     }
 }
 
@@ -252,9 +273,42 @@ fn window_sum<T: Copy + Into<u64>>(pixels: &[T]) -> [u64; 3] {
     acc
 }
 
+/// A type the window averages are computed in: f32 where every sum and
+/// window area is exact in it, f64 otherwise.
+trait Average: Copy {
+    /// An integer sum or count (exact: see [`Columns::average`]).
+    fn from_count(n: u64) -> Self;
+    /// `sum / (rows · width)`, rounded to f32.
+    fn mean(sum: Self, rows: Self, width: Self) -> f32;
+}
+
+impl Average for f64 {
+    #[inline(always)]
+    fn from_count(n: u64) -> f64 {
+        n as f64
+    }
+
+    #[inline(always)]
+    fn mean(sum: f64, rows: f64, width: f64) -> f32 {
+        (sum / (rows * width)) as f32
+    }
+}
+
+impl Average for f32 {
+    #[inline(always)]
+    fn from_count(n: u64) -> f32 {
+        n as f32
+    }
+
+    #[inline(always)]
+    fn mean(sum: f32, rows: f32, width: f32) -> f32 {
+        sum / (rows * width)
+    }
+}
+
 /// `dst[k] = (sums[k] / (rows · widths[k]) − MEAN) · SCALE`, the mean rounded
 /// once to f32; with AVX-512 or AVX2 where the CPU has it.
-fn normalise(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
+fn normalise<T: Average>(sums: &[T], widths: &[T], rows: T, dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
@@ -272,62 +326,22 @@ fn normalise(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
 }
 
 #[inline(always)]
-fn normalise_portable(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
+fn normalise_portable<T: Average>(sums: &[T], widths: &[T], rows: T, dst: &mut [f32]) {
     for ((d, &sum), &width) in dst.iter_mut().zip(sums).zip(widths) {
-        let mean = (sum / (rows * width)) as f32;
-        *d = (mean - MEAN) * SCALE;
+        *d = (T::mean(sum, rows, width) - MEAN) * SCALE;
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn normalise_avx512(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
+unsafe fn normalise_avx512<T: Average>(sums: &[T], widths: &[T], rows: T, dst: &mut [f32]) {
     normalise_portable(sums, widths, rows, dst);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn normalise_avx2(sums: &[f64], widths: &[f64], rows: f64, dst: &mut [f32]) {
+unsafe fn normalise_avx2<T: Average>(sums: &[T], widths: &[T], rows: T, dst: &mut [f32]) {
     normalise_portable(sums, widths, rows, dst);
-}
-
-/// [`normalise`] for sums and window areas exact in f32 (below 2^24), with
-/// the same result; several times faster.
-fn normalise32(sums: &[f32], widths: &[f32], rows: f32, dst: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { normalise32_avx512(sums, widths, rows, dst) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { normalise32_avx2(sums, widths, rows, dst) };
-            return;
-        }
-    }
-    normalise32_portable(sums, widths, rows, dst);
-}
-
-#[inline(always)]
-fn normalise32_portable(sums: &[f32], widths: &[f32], rows: f32, dst: &mut [f32]) {
-    for ((d, &sum), &width) in dst.iter_mut().zip(sums).zip(widths) {
-        let mean = sum / (rows * width);
-        *d = (mean - MEAN) * SCALE;
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn normalise32_avx512(sums: &[f32], widths: &[f32], rows: f32, dst: &mut [f32]) {
-    normalise32_portable(sums, widths, rows, dst);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn normalise32_avx2(sums: &[f32], widths: &[f32], rows: f32, dst: &mut [f32]) {
-    normalise32_portable(sums, widths, rows, dst);
 }
 
 #[cfg(test)]
@@ -370,7 +384,7 @@ mod tests {
             let widths32: Vec<f32> = chunk.iter().map(|&(_, a)| a as f32).collect();
             let (mut a, mut b) = (vec![0f32; chunk.len()], vec![0f32; chunk.len()]);
             normalise(&sums64, &widths64, 1.0, &mut a);
-            normalise32(&sums32, &widths32, 1.0, &mut b);
+            normalise(&sums32, &widths32, 1.0, &mut b);
             for (i, (p, q)) in a.iter().zip(&b).enumerate() {
                 assert_eq!(p.to_bits(), q.to_bits(), "sum/area {:?}", chunk[i]);
             }
