@@ -210,28 +210,13 @@ impl Columns {
         dst: &mut [f32],
     ) {
         let area = (rows * self.widest) as u64;
+        let windows = &self.windows;
         if area * 255 < F32_EXACT {
-            let sums = &mut self.sums32;
-            average_in(
-                &self.windows,
-                row_sums,
-                sums,
-                &self.widths32,
-                rows,
-                plane,
-                dst,
-            );
+            let (sums, widths) = (&mut self.sums32, &self.widths32);
+            average_in(windows, row_sums, sums, widths, rows, plane, dst);
         } else {
-            let sums = &mut self.sums;
-            average_in(
-                &self.windows,
-                row_sums,
-                sums,
-                &self.widths,
-                rows,
-                plane,
-                dst,
-            );
+            let (sums, widths) = (&mut self.sums, &self.widths);
+            average_in(windows, row_sums, sums, widths, rows, plane, dst);
         }
     }
 }
