@@ -248,14 +248,9 @@ class _Builder:
         self.has_zero = False
         self.cur = "input"
 
-    def _w(self, key, reshape=None):
-        arr = np.asarray(self.state[key], dtype=np.float32)
+    def _w(self, key):
         self.used.add(key)
-        if reshape is not None:
-            arr = arr.reshape(reshape)
-        name = key
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
-        return name
+        return self._const(key, np.asarray(self.state[key], dtype=np.float32))
 
     def _node(self, op, inputs, name, out=None, **attrs):
         out = out or name
