@@ -17,7 +17,7 @@ const STRIDE: f32 = 2.0;
 /// Per grid cell: four box offsets, then the face margin, whose logistic
 /// sigmoid is the reference's face probability (`tools/convert_mtcnn.py`
 /// merges P-Net's two heads and its softmax into this one output).
-pub(crate) const OUTPUTS: [Expect; 1] = [Expect {
+const OUTPUTS: [Expect; 1] = [Expect {
     name: "cells",
     dims: &[Dim::Batch, Dim::Is(5), Dim::Free(0), Dim::Free(1)],
 }];
