@@ -26,6 +26,8 @@ import time
 import numpy as np
 import onnxruntime as ort
 
+from table import cpu_name  # bench/table.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPORT = os.path.join(ROOT, "training", "report")
 
@@ -166,8 +168,8 @@ def main():
     options = [{"name": names[k], "ms_per_face": timings[k], "utk": utks[k], "external": exts.get(k, "-")}
                for k in ("old", "fast", "float", "pretrained", "shipped", "flip") if k in timings]
     with open(path, "w") as f:
-        json.dump({"threads": 1, "batch": 1, "reps": a.reps, "cpus": os.cpu_count(), "load_average": round(load, 1),
-                   "options": options}, f, indent=1)
+        json.dump({"threads": 1, "batch": 1, "reps": a.reps, "cpus": os.cpu_count(), "cpu": cpu_name(),
+                   "load_average": round(load, 1), "options": options}, f, indent=1)
         f.write("\n")
     print("classifier options: ms per face at batch 1 on 1 thread (ONNX Runtime "
           f"{ort.__version__}); UTKFace test gender % / ethnicity % / age MAE; external-check gender")

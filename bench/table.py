@@ -23,6 +23,19 @@ BEGIN = "<!-- bench-table:begin (make bench) -->"
 END = "<!-- bench-table:end -->"
 
 
+def cpu_name():
+    """The CPU's model name and its int8 dot-product instructions, as Linux reports them."""
+    try:
+        info = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        return "CPU not reported"
+    field = lambda key: next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith(key)), "")
+    flags = set(field("flags").split())
+    int8 = [name for flag, name in (("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"), ("amx_int8", "AMX-INT8"))
+            if flag in flags]
+    return field("model name") + (f" with {', '.join(int8)}" if int8 else " without int8 dot-product instructions")
+
+
 def median_rounds(rows):
     """(set, mode, threads) -> its measurement in the median round by wall time per image, so
     that every figure of a row (wall, CPU, network, memory) comes from one and the same run."""
@@ -86,10 +99,12 @@ def main():
     for r in rows:
         if r["set"] == "flat":
             notes.append(f"{r['images']} images (the set at 3 sizes, cycled) through one pipeline at "
-                         f"{r['threads']} threads: highest RSS {r['rss_first_half_mib']:.0f} MiB in the first half "
-                         f"(first cycle left out), {r['rss_second_half_mib']:.0f} MiB in the second "
-                         f"({r['growth_mib']:+.1f} MiB); per cycle between {min(r['cycles_mib'][1:])} and "
-                         f"{max(r['cycles_mib'][1:])} MiB; {r['failed']} failed.")
+                         f"{r['threads']} threads: a cycle's highest RSS is {r['rss_first_half_mib']:.0f} MiB in the "
+                         f"first half (median; first cycle left out), {r['rss_second_half_mib']:.0f} MiB in the second "
+                         f"({r['growth_mib']:+.1f} MiB); the highest cycle {r['highest_first_half_mib']:.0f} MiB in "
+                         f"the first half, {r['highest_second_half_mib']:.0f} MiB in the second; per cycle between "
+                         f"{min(r['cycles_mib'][1:])} and {max(r['cycles_mib'][1:])} MiB; {r['failed']} failed.")
+    notes.append(f"CPU: {cpu_name()}, {os.cpu_count()} cores.")
     notes.append(f"Load average during the run: {load} (this machine is shared; wall times at 2 threads "
                  "need the two cores free, CPU times and ratios within one run are the steadier figures).")
     text = "\n".join(out) + "\n" + "\n".join(f"- {n}" for n in notes) + "\n"

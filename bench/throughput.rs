@@ -208,22 +208,32 @@ fn flat(a: &Args, images: &[RgbImage]) -> Result<(), faceless::Error> {
         }
         cycles[c] = cycles[c].max(rss_mib());
     });
-    // Growth: the highest RSS of the run's second half over that of its
-    // first half, the first cycle (sessions being created) left out. RSS
-    // swings by a few MB with what the C allocator keeps between images;
-    // growth is memory that keeps coming back higher.
+    // Growth: the typical cycle's highest RSS (the median) in the run's
+    // second half over that in its first half, the first cycle (sessions
+    // being created) left out. RSS swings by a few MB with what the C
+    // allocator keeps between images, and one cycle may peak higher and
+    // come back; growth is memory that stays. The highest cycle of each
+    // half is reported beside it.
     let rest = &cycles[1.min(cycles.len())..];
     let (early, late) = rest.split_at(rest.len() / 2);
     let max = |v: &[f64]| v.iter().copied().fold(0.0f64, f64::max);
-    let (base, end) = (max(early), max(late));
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let (base, end) = (median(early), median(late));
     println!(
         "{{\"mode\": \"flat\", \"threads\": {}, \"images\": {}, \"set_size\": {}, \"failed\": {failed}, \
          \"seconds\": {:.1}, \"rss_first_half_mib\": {base:.1}, \"rss_second_half_mib\": {end:.1}, \
+         \"highest_first_half_mib\": {:.1}, \"highest_second_half_mib\": {:.1}, \
          \"growth_mib\": {:.1}, \"peak_rss_mib\": {:.1}, \"cycles_mib\": {:?}}}",
         a.threads,
         a.flat,
         set.len(),
         t.elapsed().as_secs_f64(),
+        max(early),
+        max(late),
         end - base,
         peak_rss_mib(),
         cycles.iter().map(|c| c.round() as i64).collect::<Vec<_>>()

@@ -427,7 +427,7 @@ figure above are measured on the int8 graph's own outputs. The same heads on the
 {quantisation_table(m, man, cost, ext_float, ext)}
 
 Times are medians of {(cost or {}).get('reps', '-')} runs at batch 1 on one thread, the options taking turns, on this machine's CPU
-({(cost or {}).get('cpus', '-')} cores; one-minute load average {(cost or {}).get('load_average', '-')} during the run, the machine being shared) (AMD EPYC with AVX-512 VNNI); a CPU
+({(cost or {}).get('cpus', '-')} cores; one-minute load average {(cost or {}).get('load_average', '-')} during the run, the machine being shared; {(cost or {}).get('cpu', 'CPU not recorded')}); a CPU
 without int8 dot-product instructions gains less from the int8 graph.
 
 ## Ethnicity labels across datasets
