@@ -29,7 +29,10 @@ def cpu_name():
         info = open("/proc/cpuinfo", encoding="utf-8").read()
     except OSError:
         return "CPU not reported"
-    field = lambda key: next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith(key)), "")
+
+    def field(key):
+        return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith(key)), "")
+
     flags = set(field("flags").split())
     int8 = [name for flag, name in (("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"), ("amx_int8", "AMX-INT8"))
             if flag in flags]
