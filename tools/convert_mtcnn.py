@@ -248,9 +248,13 @@ class _Builder:
         self.has_zero = False
         self.cur = "input"
 
-    def _w(self, key):
+    def weights(self, key):
+        """The float32 array `key` of the state dict, marked as used."""
         self.used.add(key)
-        return self._const(key, np.asarray(self.state[key], dtype=np.float32))
+        return np.asarray(self.state[key], dtype=np.float32)
+
+    def _w(self, key):
+        return self.const(key, self.weights(key))
 
     def _node(self, op, inputs, name, out=None, **attrs):
         out = out or name
@@ -280,11 +284,10 @@ class _Builder:
         fast as ONNX Runtime's PRelu kernel with a per-channel slope."""
         c = self.state[layer + ".weight"].shape[0]
         if spatial:
-            slope = np.asarray(self.state[layer + ".weight"], dtype=np.float32)
-            self.used.add(layer + ".weight")
-            minus_one = self._const(layer + "_minus_one", np.full((c, 1, 1, 1), -1.0, np.float32))
-            minus_slope = self._const(layer + "_minus_slope", (-slope).reshape(c, 1, 1, 1))
-            zero_bias = self._const(layer + "_zero_bias", np.zeros(c, np.float32))
+            slope = self.weights(layer + ".weight")
+            minus_one = self.const(layer + "_minus_one", np.full((c, 1, 1, 1), -1.0, np.float32))
+            minus_slope = self.const(layer + "_minus_slope", (-slope).reshape(c, 1, 1, 1))
+            zero_bias = self.const(layer + "_zero_bias", np.zeros(c, np.float32))
             depthwise = dict(kernel_shape=[1, 1], strides=[1, 1], pads=[0, 0, 0, 0], dilations=[1, 1], group=c)
             negated = self._node("Conv", [x, minus_one, zero_bias], layer + "_negated", **depthwise)
             negative = self._node("Relu", [negated], layer + "_negative")
@@ -300,7 +303,7 @@ class _Builder:
         pos = self._node("Relu", [x], layer + "_positive")
         return self._node("Add", [pos, scaled], layer)
 
-    def _const(self, name, arr):
+    def const(self, name, arr):
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, dtype=np.float32), name))
         return name
 
@@ -379,11 +382,10 @@ def build_pnet(state):
     # One 1x1 convolution for both heads: conv4_2's four box offsets, then conv4_1's face logit
     # minus its non-face logit. softmax(a)[1] = 1 / (1 + exp(a0 - a1)): the caller takes the
     # sigmoid of that margin where it needs a score, instead of a softmax over every cell.
-    w1, b1 = (np.asarray(state["conv4_1." + k], np.float32) for k in ("weight", "bias"))
-    w2, b2 = (np.asarray(state["conv4_2." + k], np.float32) for k in ("weight", "bias"))
-    b.used.update("conv4_%d.%s" % (i, k) for i in (1, 2) for k in ("weight", "bias"))
-    weight = b._const("head.weight", np.concatenate([w2, w1[1:2] - w1[0:1]]))
-    bias = b._const("head.bias", np.concatenate([b2, b1[1:2] - b1[0:1]]))
+    w1, b1 = (b.weights("conv4_1." + k) for k in ("weight", "bias"))
+    w2, b2 = (b.weights("conv4_2." + k) for k in ("weight", "bias"))
+    weight = b.const("head.weight", np.concatenate([w2, w1[1:2] - w1[0:1]]))
+    bias = b.const("head.bias", np.concatenate([b2, b1[1:2] - b1[0:1]]))
     b._node("Conv", [x, weight, bias], "head", out="cells", kernel_shape=[1, 1], strides=[1, 1],
             pads=[0, 0, 0, 0], dilations=[1, 1], group=1)
     return b.finish(
