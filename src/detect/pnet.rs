@@ -57,11 +57,17 @@ pub(crate) fn scales(width: u32, height: u32, min_face: f32, factor: f64) -> Vec
 }
 
 /// Most input pixels of one P-Net run. Large levels are cut into bands of
-/// whole rows that overlap by P-Net's receptive field, which gives exactly
-/// the full level's grid (see [`bands`]) while bounding the tensors ONNX
-/// Runtime allocates (its convolutions' im2col buffers grow with the input:
-/// a 4K photo's first level alone took hundreds of MB in one run).
-const BAND_PIXELS: usize = 1 << 16;
+/// whole rows, and wide bands into tiles of columns, that overlap by
+/// P-Net's receptive field; together they give exactly the full level's grid
+/// (see [`bands`] and [`tiles`]) while bounding the tensors ONNX Runtime
+/// allocates (its convolutions' im2col buffers grow with the input: a 4K
+/// photo's first level alone took hundreds of MB in one run). Runs of about
+/// 128×128 pixels keep P-Net's activations in the CPU's cache, which makes
+/// each grid cell cheaper than in long, low bands, overlap included.
+const TILE_PIXELS: usize = 1 << 14;
+
+/// Most input columns of one P-Net run.
+const TILE_COLUMNS: usize = 128;
 
 /// One P-Net run: grid rows `g0..g1` of pyramid level `scale` (resized to
 /// `ws × hs`), read from resized rows `r0..r1`.
@@ -74,6 +80,15 @@ pub(crate) struct Band {
     pub g1: usize,
     pub r0: usize,
     pub r1: usize,
+}
+
+/// Grid columns `gx0..gx1` of a band, read from its resized columns `c0..c1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tile {
+    gx0: usize,
+    gx1: usize,
+    c0: usize,
+    c1: usize,
 }
 
 /// P-Net's output grid for a `w × h` input: 3×3 convolution, 2×2 max pool
@@ -89,7 +104,9 @@ fn grid(side: usize) -> usize {
 /// pooling window is the full level's too.
 pub(crate) fn bands(scale: f64, ws: usize, hs: usize, max_pixels: usize) -> Vec<Band> {
     let gh = grid(hs);
-    let per_band = (max_pixels / ws.max(1)).saturating_sub(10).max(2) / 2;
+    // A run is one tile of the band: at most TILE_COLUMNS wide.
+    let run_width = ws.clamp(1, TILE_COLUMNS);
+    let per_band = (max_pixels / run_width).saturating_sub(10).max(2) / 2;
     let mut out = Vec::new();
     let mut g0 = 0;
     while g0 < gh {
@@ -116,7 +133,30 @@ pub(crate) fn plan(w: u32, h: u32, opts: &DetectorOptions) -> Vec<Band> {
         .flat_map(|scale| {
             let hs = (f64::from(h) * scale + 1.0) as usize;
             let ws = (f64::from(w) * scale + 1.0) as usize;
-            bands(scale, ws, hs, BAND_PIXELS)
+            bands(scale, ws, hs, TILE_PIXELS)
+        })
+        .collect()
+}
+
+/// The runs that cover a band `ws` columns wide, left to right, as
+/// [`bands`] covers a level top to bottom: grid column `g` sees resized
+/// columns `2g .. 2g + 12`, a tile of grid columns `gx0..gx1` reads columns
+/// `2·gx0 .. 2·gx1 + 10`, and the last reads to the right edge. The grid's
+/// columns are shared evenly, at most `max_columns` input columns a tile.
+fn tiles(ws: usize, max_columns: usize) -> Vec<Tile> {
+    let gw = grid(ws);
+    let most = (max_columns.saturating_sub(10) / 2).max(1);
+    let n = gw.div_ceil(most).max(1);
+    (0..n)
+        .map(|i| {
+            let (gx0, gx1) = (gw * i / n, gw * (i + 1) / n);
+            let c1 = if gx1 == gw { ws } else { 2 * gx1 + 10 };
+            Tile {
+                gx0,
+                gx1,
+                c0: 2 * gx0,
+                c1,
+            }
         })
         .collect()
 }
@@ -127,10 +167,11 @@ pub(crate) struct Scratch {
     input: Vec<f32>,
     /// The previous run's input, and its band: the next band of the same
     /// level starts inside it, and copies those rows instead of resizing
-    /// them again (with the default band size, a 4K photo's bands overlap
-    /// by over a third of their rows).
+    /// them again (consecutive bands share P-Net's receptive field, 10 rows).
     previous: Vec<f32>,
     held: Option<Band>,
+    /// One tile's columns of `input`, when the band is wider than one tile.
+    tile: Vec<f32>,
     resample: resample::Scratch,
 }
 
@@ -176,8 +217,8 @@ impl Scratch {
     }
 }
 
-/// Runs P-Net on one band and returns its candidates above the threshold,
-/// in grid order (row-major, as the reference's `nonzero`).
+/// Runs P-Net on one band, tile by tile, and returns its candidates above
+/// the threshold in grid order (row-major, as the reference's `nonzero`).
 pub(crate) fn run_band(
     session: &mut Session,
     img: &Frame<'_>,
@@ -185,38 +226,61 @@ pub(crate) fn run_band(
     opts: &DetectorOptions,
     scratch: &mut Scratch,
 ) -> Result<Vec<Candidate>> {
-    let Band {
-        scale,
-        ws,
-        g0,
-        g1,
-        r0,
-        r1,
-        ..
-    } = *band;
+    let Band { ws, r0, r1, .. } = *band;
     let rows = r1 - r0;
     scratch.resize(img, band);
-    let out = inference::run(session, "pnet", [1, 3, rows, ws], &scratch.input, &OUTPUTS)?;
-    let cells = &out[0];
+    let tiles = tiles(ws, TILE_COLUMNS);
+    // (grid row in the band, grid column, candidate)
+    let mut found = Vec::new();
+    for tile in &tiles {
+        let width = tile.c1 - tile.c0;
+        let input = if tiles.len() == 1 {
+            &scratch.input
+        } else {
+            // Planar rows of the tile's columns, channel after channel.
+            scratch.tile.clear();
+            for row in scratch.input.chunks_exact(ws) {
+                scratch.tile.extend_from_slice(&row[tile.c0..tile.c1]);
+            }
+            &scratch.tile
+        };
+        let out = inference::run(session, "pnet", [1, 3, rows, width], input, &OUTPUTS)?;
+        scan(&out[0], band, tile, opts, &mut found)?;
+    }
+    if tiles.len() > 1 {
+        found.sort_unstable_by_key(|&(ly, gx, _)| (ly, gx));
+    }
+    Ok(found.into_iter().map(|(_, _, c)| c).collect())
+}
+
+/// Appends the cells of one run's output `cells` (tile `tile` of `band`)
+/// that reach the threshold, with their grid row in the band and column.
+fn scan(
+    cells: &inference::Output,
+    band: &Band,
+    tile: &Tile,
+    opts: &DetectorOptions,
+    found: &mut Vec<(usize, usize, Candidate)>,
+) -> Result<()> {
+    let (rows, width) = (band.r1 - band.r0, tile.c1 - tile.c0);
     let (gh, gw) = (cells.shape[2], cells.shape[3]);
-    if gh != g1 - g0 || gw != grid(ws) {
+    if gh != band.g1 - band.g0 || gw != tile.gx1 - tile.gx0 {
         return Err(Error::model(
             "pnet",
             format!(
-                "a {ws}×{rows} input gave a {gw}×{gh} grid; P-Net's architecture gives {}×{}",
-                grid(ws),
-                g1 - g0
+                "a {width}×{rows} input gave a {gw}×{gh} grid; P-Net's architecture gives {}×{}",
+                grid(width),
+                grid(rows)
             ),
         ));
     }
     let n = gh * gw;
     let (reg, margins) = cells.data.split_at(4 * n);
     let floor = margin_floor(opts.thresholds[0]);
-    let scale32 = scale as f32;
-    let mut level = Vec::new();
+    let scale32 = band.scale as f32;
     for ly in 0..gh {
-        for gx in 0..gw {
-            let i = ly * gw + gx;
+        for lx in 0..gw {
+            let i = ly * gw + lx;
             if margins[i] < floor {
                 continue;
             }
@@ -224,18 +288,20 @@ pub(crate) fn run_band(
             if score < opts.thresholds[0] {
                 continue;
             }
-            let (bx, by) = (gx as f32, (g0 + ly) as f32);
-            level.push(Candidate {
+            let gx = tile.gx0 + lx;
+            let (bx, by) = (gx as f32, (band.g0 + ly) as f32);
+            let candidate = Candidate {
                 x1: ((STRIDE * bx + 1.0) / scale32).floor(),
                 y1: ((STRIDE * by + 1.0) / scale32).floor(),
                 x2: ((STRIDE * bx + CELL) / scale32).floor(),
                 y2: ((STRIDE * by + CELL) / scale32).floor(),
                 score,
                 reg: [reg[i], reg[n + i], reg[2 * n + i], reg[3 * n + i]],
-            });
+            };
+            found.push((ly, gx, candidate));
         }
     }
-    Ok(level)
+    Ok(())
 }
 
 /// Merges the bands' candidates (in plan order) into proposals: suppression
@@ -381,7 +447,7 @@ mod tests {
             (2304, 1297),
             (40, 1000),
         ] {
-            for budget in [1, 5_000, BAND_PIXELS, usize::MAX / 4] {
+            for budget in [1, 5_000, TILE_PIXELS, usize::MAX / 4] {
                 let b = bands(0.5, ws, hs, budget);
                 assert_eq!(b.first().unwrap().g0, 0);
                 assert_eq!(b.last().unwrap().g1, grid(hs));
@@ -400,6 +466,40 @@ mod tests {
         assert_eq!(grid(12), 1);
         assert_eq!(grid(13), 2);
         assert_eq!(grid(14), 2);
+    }
+
+    #[test]
+    fn tiles_cover_the_band_exactly() {
+        for ws in [12, 13, 14, 127, 128, 129, 130, 500, 1153, 2304, 3841] {
+            for most in [1, 12, 40, TILE_COLUMNS, usize::MAX / 4] {
+                let t = tiles(ws, most);
+                assert_eq!(t.first().unwrap().gx0, 0);
+                assert_eq!(t.last().unwrap().gx1, grid(ws));
+                assert_eq!(t.last().unwrap().c1, ws);
+                for pair in t.windows(2) {
+                    assert_eq!(pair[0].gx1, pair[1].gx0);
+                }
+                for tile in &t {
+                    // The tile's columns give exactly its grid columns.
+                    assert_eq!(
+                        grid(tile.c1 - tile.c0),
+                        tile.gx1 - tile.gx0,
+                        "{ws} {tile:?}"
+                    );
+                    assert_eq!(tile.c0 % 2, 0);
+                    assert!(tile.c1 <= ws);
+                    if most >= 12 && tile.gx1 < grid(ws) {
+                        assert!(tile.c1 - tile.c0 <= most.max(12), "{ws} {most} {tile:?}");
+                    }
+                }
+                // Even shares: no tile has more than one grid column above another.
+                let sizes: Vec<_> = t.iter().map(|t| t.gx1 - t.gx0).collect();
+                let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+                assert!(*lo >= 1 && hi - lo <= 1, "{ws} {most} {sizes:?}");
+            }
+        }
+        assert_eq!(tiles(TILE_COLUMNS, TILE_COLUMNS).len(), 1);
+        assert_eq!(tiles(2304, TILE_COLUMNS).len(), 20);
     }
 
     #[test]
