@@ -55,12 +55,12 @@
  * FACELESS_CLASSIFIER_ACCURATE and 19 MB for FACELESS_CLASSIFIER_FAST;
  * creation peaks higher for a moment); per thread of max_concurrency,
  * created only when calls overlap or an image is shared out, one more
- * session set (about 95 MB with its arenas, 55 MB with the fast
+ * session set (about 70 MB with its arenas, 40 MB with the fast
  * classifier); and per image
  * in flight the decoded image (3 bytes per pixel; none for packed RGB
  * pixels given to faceless_analyze_pixels, which are read in place) plus
  * about 1.5 bytes per pixel. Every network input is bounded (P-Net in
- * bands, crops and faces in batches), so ONNX Runtime's arenas stop at a
+ * tiles, crops and faces in batches), so ONNX Runtime's arenas stop at a
  * size that does not depend on the image, and nothing grows from one image
  * to the next; free memory is given back to the system after images above
  * 1 megapixel. Bound the footprint with max_concurrency and max_pixels.
