@@ -69,6 +69,11 @@ const TILE_PIXELS: usize = 1 << 14;
 /// Most input columns of one P-Net run.
 const TILE_COLUMNS: usize = 128;
 
+/// Most pixels of one band, the resized rows its tiles are cut from: a
+/// very wide image's band gets fewer rows, so a worker's buffers stay
+/// bounded (two bands of 12 bytes a pixel) whatever the image's width.
+const BAND_PIXELS: usize = 1 << 19;
+
 /// One P-Net run: grid rows `g0..g1` of pyramid level `scale` (resized to
 /// `ws × hs`), read from resized rows `r0..r1`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,7 +111,8 @@ pub(crate) fn bands(scale: f64, ws: usize, hs: usize, max_pixels: usize) -> Vec<
     let gh = grid(hs);
     // A run is one tile of the band: at most TILE_COLUMNS wide.
     let run_width = ws.clamp(1, TILE_COLUMNS);
-    let per_band = (max_pixels / run_width).saturating_sub(10).max(2) / 2;
+    let rows = (max_pixels / run_width).min(BAND_PIXELS / ws.max(1));
+    let per_band = rows.saturating_sub(10).max(2) / 2;
     let mut out = Vec::new();
     let mut g0 = 0;
     while g0 < gh {
@@ -461,6 +467,12 @@ mod tests {
                     assert_eq!(band.r0 % 2, 0);
                     assert!(band.r1 <= hs);
                 }
+            }
+        }
+        // Wide levels: bands stay within BAND_PIXELS while it allows 12 rows.
+        for ws in [2304, 4608, 20_000, 39_300] {
+            for band in bands(0.5, ws, 5000, TILE_PIXELS) {
+                assert!((band.r1 - band.r0) * ws <= BAND_PIXELS.max(12 * ws) + 2 * ws);
             }
         }
         assert_eq!(grid(12), 1);
