@@ -87,13 +87,14 @@ pub(crate) struct Band {
     pub r1: usize,
 }
 
-/// Grid columns `gx0..gx1` of a band, read from its resized columns `c0..c1`.
+/// Grid cells `g0..g1` along one side of an input, read from its pixels
+/// `p0..p1` along that side: a band's rows, or a tile's columns.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Tile {
-    gx0: usize,
-    gx1: usize,
-    c0: usize,
-    c1: usize,
+struct Span {
+    g0: usize,
+    g1: usize,
+    p0: usize,
+    p1: usize,
 }
 
 /// P-Net's output grid for a `w × h` input: 3×3 convolution, 2×2 max pool
@@ -102,34 +103,44 @@ fn grid(side: usize) -> usize {
     (side - 2).div_ceil(2).saturating_sub(4)
 }
 
-/// The runs that cover one pyramid level. Grid row `g` sees resized rows
-/// `2g .. 2g + 12`; a band of grid rows `g0..g1` therefore reads rows
-/// `2·g0 .. 2·g1 + 10` (even start: its pooling windows are the full
-/// level's), and the last band reads to the bottom so that its partial
-/// pooling window is the full level's too.
+/// The runs that cover `side` input pixels along one axis, at most `most`
+/// grid cells each, shared evenly. Grid cell `g` sees pixels `2g .. 2g +
+/// 12`; a span of cells `g0..g1` therefore reads `2·g0 .. 2·g1 + 10` (even
+/// start: its pooling windows are the whole input's), and the last span
+/// reads to the edge so that its partial pooling window is the whole
+/// input's too.
+fn spans(side: usize, most: usize) -> impl Iterator<Item = Span> {
+    let cells = grid(side);
+    let n = cells.div_ceil(most.max(1));
+    (0..n).map(move |i| {
+        let (g0, g1) = (cells * i / n, cells * (i + 1) / n);
+        let p1 = if g1 == cells { side } else { 2 * g1 + 10 };
+        Span {
+            g0,
+            g1,
+            p0: 2 * g0,
+            p1,
+        }
+    })
+}
+
+/// The bands that cover one pyramid level, top to bottom ([`spans`] of its
+/// rows), each at most `max_pixels` in a tile of [`TILE_COLUMNS`].
 pub(crate) fn bands(scale: f64, ws: usize, hs: usize, max_pixels: usize) -> Vec<Band> {
-    let gh = grid(hs);
-    // A run is one tile of the band: at most TILE_COLUMNS wide.
     let run_width = ws.clamp(1, TILE_COLUMNS);
     let rows = (max_pixels / run_width).min(BAND_PIXELS / ws.max(1));
     let per_band = rows.saturating_sub(10).max(2) / 2;
-    let mut out = Vec::new();
-    let mut g0 = 0;
-    while g0 < gh {
-        let g1 = (g0 + per_band).min(gh);
-        let r1 = if g1 == gh { hs } else { 2 * g1 + 10 };
-        out.push(Band {
+    spans(hs, per_band)
+        .map(|s| Band {
             scale,
             ws,
             hs,
-            g0,
-            g1,
-            r0: 2 * g0,
-            r1,
-        });
-        g0 = g1;
-    }
-    out
+            g0: s.g0,
+            g1: s.g1,
+            r0: s.p0,
+            r1: s.p1,
+        })
+        .collect()
 }
 
 /// Every P-Net run for an image, level by level, top to bottom.
@@ -144,27 +155,10 @@ pub(crate) fn plan(w: u32, h: u32, opts: &DetectorOptions) -> Vec<Band> {
         .collect()
 }
 
-/// The runs that cover a band `ws` columns wide, left to right, as
-/// [`bands`] covers a level top to bottom: grid column `g` sees resized
-/// columns `2g .. 2g + 12`, a tile of grid columns `gx0..gx1` reads columns
-/// `2·gx0 .. 2·gx1 + 10`, and the last reads to the right edge. The grid's
-/// columns are shared evenly, at most `max_columns` input columns a tile.
-fn tiles(ws: usize, max_columns: usize) -> Vec<Tile> {
-    let gw = grid(ws);
-    let most = (max_columns.saturating_sub(10) / 2).max(1);
-    let n = gw.div_ceil(most).max(1);
-    (0..n)
-        .map(|i| {
-            let (gx0, gx1) = (gw * i / n, gw * (i + 1) / n);
-            let c1 = if gx1 == gw { ws } else { 2 * gx1 + 10 };
-            Tile {
-                gx0,
-                gx1,
-                c0: 2 * gx0,
-                c1,
-            }
-        })
-        .collect()
+/// The tiles that cover a band `ws` columns wide, left to right ([`spans`]
+/// of its columns), each at most `max_columns` wide.
+fn tiles(ws: usize, max_columns: usize) -> Vec<Span> {
+    spans(ws, (max_columns.saturating_sub(10) / 2).max(1)).collect()
 }
 
 /// Buffers one thread reuses across its P-Net runs.
@@ -239,14 +233,14 @@ pub(crate) fn run_band(
     // (grid row in the band, grid column, candidate)
     let mut found = Vec::new();
     for tile in &tiles {
-        let width = tile.c1 - tile.c0;
+        let width = tile.p1 - tile.p0;
         let input = if tiles.len() == 1 {
             &scratch.input
         } else {
             // Planar rows of the tile's columns, channel after channel.
             scratch.tile.clear();
             for row in scratch.input.chunks_exact(ws) {
-                scratch.tile.extend_from_slice(&row[tile.c0..tile.c1]);
+                scratch.tile.extend_from_slice(&row[tile.p0..tile.p1]);
             }
             &scratch.tile
         };
@@ -264,13 +258,13 @@ pub(crate) fn run_band(
 fn scan(
     cells: &inference::Output,
     band: &Band,
-    tile: &Tile,
+    tile: &Span,
     opts: &DetectorOptions,
     found: &mut Vec<(usize, usize, Candidate)>,
 ) -> Result<()> {
-    let (rows, width) = (band.r1 - band.r0, tile.c1 - tile.c0);
+    let (rows, width) = (band.r1 - band.r0, tile.p1 - tile.p0);
     let (gh, gw) = (cells.shape[2], cells.shape[3]);
-    if gh != band.g1 - band.g0 || gw != tile.gx1 - tile.gx0 {
+    if gh != band.g1 - band.g0 || gw != tile.g1 - tile.g0 {
         return Err(Error::model(
             "pnet",
             format!(
@@ -294,7 +288,7 @@ fn scan(
             if score < opts.thresholds[0] {
                 continue;
             }
-            let gx = tile.gx0 + lx;
+            let gx = tile.g0 + lx;
             let (bx, by) = (gx as f32, (band.g0 + ly) as f32);
             let candidate = Candidate {
                 x1: ((STRIDE * bx + 1.0) / scale32).floor(),
@@ -444,35 +438,33 @@ mod tests {
     }
 
     #[test]
-    fn bands_tile_the_grid_exactly() {
-        for (ws, hs) in [
-            (12, 12),
-            (13, 13),
-            (100, 31),
-            (1153, 649),
-            (2304, 1297),
-            (40, 1000),
-        ] {
-            for budget in [1, 5_000, TILE_PIXELS, usize::MAX / 4] {
-                let b = bands(0.5, ws, hs, budget);
-                assert_eq!(b.first().unwrap().g0, 0);
-                assert_eq!(b.last().unwrap().g1, grid(hs));
-                assert_eq!(b.last().unwrap().r1, hs);
-                for w in b.windows(2) {
-                    assert_eq!(w[0].g1, w[1].g0);
+    fn spans_give_exactly_the_grid() {
+        for side in [12, 13, 14, 31, 127, 128, 129, 130, 649, 1153, 1297, 3841] {
+            for most in [1, 2, 5, 59, 1000, usize::MAX / 4] {
+                let spans: Vec<_> = spans(side, most).collect();
+                assert_eq!(spans.first().unwrap().g0, 0);
+                assert_eq!(spans.last().unwrap().g1, grid(side));
+                assert_eq!(spans.last().unwrap().p1, side);
+                for pair in spans.windows(2) {
+                    assert_eq!(pair[0].g1, pair[1].g0);
                 }
-                for band in &b {
-                    // The band's input gives exactly its grid rows.
-                    assert_eq!(grid(band.r1 - band.r0), band.g1 - band.g0, "{band:?}");
-                    assert_eq!(band.r0 % 2, 0);
-                    assert!(band.r1 <= hs);
+                for span in &spans {
+                    // The span's pixels give exactly its grid cells.
+                    assert_eq!(
+                        grid(span.p1 - span.p0),
+                        span.g1 - span.g0,
+                        "{side} {span:?}"
+                    );
+                    assert_eq!(span.p0 % 2, 0);
+                    assert!(span.p1 <= side);
                 }
-            }
-        }
-        // Wide levels: bands stay within BAND_PIXELS while it allows 12 rows.
-        for ws in [2304, 4608, 20_000, 39_300] {
-            for band in bands(0.5, ws, 5000, TILE_PIXELS) {
-                assert!((band.r1 - band.r0) * ws <= BAND_PIXELS.max(12 * ws) + 2 * ws);
+                // Shared evenly, none above `most`.
+                let sizes: Vec<_> = spans.iter().map(|s| s.g1 - s.g0).collect();
+                let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+                assert!(
+                    *lo >= 1 && hi - lo <= 1 && *hi <= most,
+                    "{side} {most} {sizes:?}"
+                );
             }
         }
         assert_eq!(grid(12), 1);
@@ -481,33 +473,22 @@ mod tests {
     }
 
     #[test]
-    fn tiles_cover_the_band_exactly() {
-        for ws in [12, 13, 14, 127, 128, 129, 130, 500, 1153, 2304, 3841] {
-            for most in [1, 12, 40, TILE_COLUMNS, usize::MAX / 4] {
-                let t = tiles(ws, most);
-                assert_eq!(t.first().unwrap().gx0, 0);
-                assert_eq!(t.last().unwrap().gx1, grid(ws));
-                assert_eq!(t.last().unwrap().c1, ws);
-                for pair in t.windows(2) {
-                    assert_eq!(pair[0].gx1, pair[1].gx0);
+    fn bands_and_tiles_stay_within_their_budgets() {
+        for (ws, hs) in [(12, 12), (100, 31), (1153, 649), (2304, 1297), (40, 1000)] {
+            let b = bands(0.5, ws, hs, TILE_PIXELS);
+            assert_eq!((b[0].r0, b.last().unwrap().r1), (0, hs));
+            for band in &b {
+                let rows = band.r1 - band.r0;
+                for tile in tiles(ws, TILE_COLUMNS) {
+                    assert!(tile.p1 - tile.p0 <= TILE_COLUMNS.max(12));
+                    assert!(rows * (tile.p1 - tile.p0) <= TILE_PIXELS + 2 * TILE_COLUMNS);
                 }
-                for tile in &t {
-                    // The tile's columns give exactly its grid columns.
-                    assert_eq!(
-                        grid(tile.c1 - tile.c0),
-                        tile.gx1 - tile.gx0,
-                        "{ws} {tile:?}"
-                    );
-                    assert_eq!(tile.c0 % 2, 0);
-                    assert!(tile.c1 <= ws);
-                    if most >= 12 && tile.gx1 < grid(ws) {
-                        assert!(tile.c1 - tile.c0 <= most.max(12), "{ws} {most} {tile:?}");
-                    }
-                }
-                // Even shares: no tile has more than one grid column above another.
-                let sizes: Vec<_> = t.iter().map(|t| t.gx1 - t.gx0).collect();
-                let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
-                assert!(*lo >= 1 && hi - lo <= 1, "{ws} {most} {sizes:?}");
+            }
+        }
+        // Wide levels: bands stay within BAND_PIXELS while it allows 12 rows.
+        for ws in [2304, 4608, 20_000, 39_300] {
+            for band in bands(0.5, ws, 5000, TILE_PIXELS) {
+                assert!((band.r1 - band.r0) * ws <= BAND_PIXELS.max(12 * ws) + 2 * ws);
             }
         }
         assert_eq!(tiles(TILE_COLUMNS, TILE_COLUMNS).len(), 1);
