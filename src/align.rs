@@ -249,13 +249,140 @@ fn bilinear(raw: &[u8], (corners, fx, fy): Neighbours, px: &mut [u8]) {
     }
 }
 
+/// [`warp_into`] with four pixels of a row at a time: their coordinates,
+/// neighbours and blends as the four f64 lanes of one vector per channel, in
+/// the same operations and order as [`bilinear`] (IEEE arithmetic per lane,
+/// so the same bytes). Pixels whose neighbours are not all inside the image,
+/// and a row's last few, go through [`pixel_avx2`] one at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn warp_into_avx2(src: &Frame<'_>, inv: &Similarity, chip_w: u32, out: &mut [u8]) {
-    warp_into(src, inv, chip_w, out, |raw, (corners, fx, fy), px| {
+    use std::arch::x86_64::*;
+    let (w, h) = (i64::from(src.width()), i64::from(src.height()));
+    let raw: &[u8] = src.as_raw();
+    let stride = w as usize * 3;
+    let at =
+        |x: i64, y: i64| (y.clamp(0, h - 1) as usize) * stride + (x.clamp(0, w - 1) as usize) * 3;
+    let one_pixel = |x: f64, y: f64, px: &mut [u8]| {
+        let (x, y) = (x - 0.5, y - 0.5);
+        let (x0, y0) = (floor(x), floor(y));
+        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+        let corners = [
+            at(x0, y0),
+            at(x0 + 1, y0),
+            at(x0, y0 + 1),
+            at(x0 + 1, y0 + 1),
+        ];
         // SAFETY: AVX2 is enabled on this function; `pixel_avx2` bounds its reads.
-        unsafe { pixel_avx2(raw, corners, fx, fy, px) }
-    });
+        unsafe { pixel_avx2(raw, corners, fx, fy, px) };
+    };
+    // A pixel's bottom-right neighbour is read as 4 bytes: the last pixel of
+    // the image would read one past the end.
+    let fits = |i: usize| i + stride + 3 + 4 <= raw.len();
+    let (a, b) = (_mm256_set1_pd(inv.a), _mm256_set1_pd(inv.b));
+    let (tx, ty) = (_mm256_set1_pd(inv.tx), _mm256_set1_pd(inv.ty));
+    let (half, one) = (_mm256_set1_pd(0.5), _mm256_set1_pd(1.0));
+    let (zero, top_x, top_y) = (
+        _mm256_setzero_pd(),
+        _mm256_set1_pd((w - 1) as f64),
+        _mm256_set1_pd((h - 1) as f64),
+    );
+    let byte = _mm_set1_epi32(0xff);
+    // The R, G and B bytes of four packed pixels, in the first 12 bytes.
+    let pack = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    let steps = _mm256_setr_pd(0.5, 1.5, 2.5, 3.5);
+    for (v, row) in out.chunks_exact_mut(chip_w as usize * 3).enumerate() {
+        let vv = _mm256_set1_pd(v as f64 + 0.5);
+        let (bv, av) = (_mm256_mul_pd(b, vv), _mm256_mul_pd(a, vv));
+        let mut u = 0usize;
+        while u + 4 <= chip_w as usize {
+            let uu = _mm256_add_pd(_mm256_set1_pd(u as f64), steps);
+            // Similarity::apply, then the half-pixel shift.
+            let x = _mm256_add_pd(_mm256_sub_pd(_mm256_mul_pd(a, uu), bv), tx);
+            let y = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(b, uu), av), ty);
+            let (x, y) = (_mm256_sub_pd(x, half), _mm256_sub_pd(y, half));
+            let x0 = _mm256_round_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(x);
+            let y0 = _mm256_round_pd::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(y);
+            // Inside: 0 <= x0 < w - 1 and 0 <= y0 < h - 1 (false for NaN).
+            let inside = _mm256_and_pd(
+                _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(x0, zero),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(x0, top_x),
+                ),
+                _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(y0, zero),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(y0, top_y),
+                ),
+            );
+            let px = &mut row[u * 3..u * 3 + 12];
+            let idx = if _mm256_movemask_pd(inside) == 0b1111 {
+                let mut xs = [0i32; 4];
+                let mut ys = [0i32; 4];
+                _mm_storeu_si128(xs.as_mut_ptr().cast(), _mm256_cvttpd_epi32(x0));
+                _mm_storeu_si128(ys.as_mut_ptr().cast(), _mm256_cvttpd_epi32(y0));
+                Some(std::array::from_fn::<usize, 4, _>(|k| {
+                    ys[k] as usize * stride + xs[k] as usize * 3
+                }))
+            } else {
+                None
+            };
+            let Some(idx) = idx.filter(|i| i.iter().all(|&i| fits(i))) else {
+                for (k, p) in px.chunks_exact_mut(3).enumerate() {
+                    let (sx, sy) = inv.apply((u + k) as f64 + 0.5, v as f64 + 0.5);
+                    one_pixel(sx, sy, p);
+                }
+                u += 4;
+                continue;
+            };
+            let (fx, fy) = (_mm256_sub_pd(x, x0), _mm256_sub_pd(y, y0));
+            let (gx, gy) = (_mm256_sub_pd(one, fx), _mm256_sub_pd(one, fy));
+            let word = |off: usize| {
+                let get = |k: usize| {
+                    let i = idx[k] + off;
+                    i32::from_le_bytes(raw[i..i + 4].try_into().expect("four bytes"))
+                };
+                _mm_setr_epi32(get(0), get(1), get(2), get(3))
+            };
+            let corners = [word(0), word(3), word(stride), word(stride + 3)];
+            let mut rgb = _mm_setzero_si128();
+            for c in 0..3 {
+                let lane = |q: __m128i| {
+                    let shifted = match c {
+                        0 => q,
+                        1 => _mm_srli_epi32::<8>(q),
+                        _ => _mm_srli_epi32::<16>(q),
+                    };
+                    _mm256_cvtepi32_pd(_mm_and_si128(shifted, byte))
+                };
+                let [p00, p10, p01, p11] = corners.map(lane);
+                let top = _mm256_add_pd(_mm256_mul_pd(p00, gx), _mm256_mul_pd(p10, fx));
+                let bottom = _mm256_add_pd(_mm256_mul_pd(p01, gx), _mm256_mul_pd(p11, fx));
+                let val = _mm256_add_pd(_mm256_mul_pd(top, gy), _mm256_mul_pd(bottom, fy));
+                // round_to_u8: truncate, add one where the remainder is at least a half.
+                let t = _mm256_round_pd::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(val);
+                let up = _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_sub_pd(val, t), half);
+                let r = _mm256_add_pd(t, _mm256_and_pd(up, one));
+                let r = _mm256_min_pd(_mm256_max_pd(r, zero), _mm256_set1_pd(255.0));
+                let ch = _mm256_cvttpd_epi32(r);
+                rgb = _mm_or_si128(
+                    rgb,
+                    match c {
+                        0 => ch,
+                        1 => _mm_slli_epi32::<8>(ch),
+                        _ => _mm_slli_epi32::<16>(ch),
+                    },
+                );
+            }
+            let mut bytes = [0u8; 16];
+            _mm_storeu_si128(bytes.as_mut_ptr().cast(), _mm_shuffle_epi8(rgb, pack));
+            px.copy_from_slice(&bytes[..12]);
+            u += 4;
+        }
+        for (k, p) in row[u * 3..].chunks_exact_mut(3).enumerate() {
+            let (sx, sy) = inv.apply((u + k) as f64 + 0.5, v as f64 + 0.5);
+            one_pixel(sx, sy, p);
+        }
+    }
 }
 
 /// [`bilinear`] with the channels as the lanes of one f64 vector (the
@@ -432,6 +559,18 @@ mod tests {
             let mut portable = vec![0u8; 186 * 150 * 3];
             warp_into(&src, &inv, 186, &mut portable, bilinear);
             assert_eq!(portable, reference.into_raw(), "portable {t:?}");
+        }
+        // The whole image, shifted by under a pixel: the last pixels' neighbours
+        // are the image's last bytes.
+        for (tx, ty) in [(0.0, 0.0), (-0.25, -0.75), (0.5, 0.5)] {
+            let inv = Similarity {
+                a: 1.0,
+                b: 0.0,
+                tx,
+                ty,
+            };
+            let size = (img.width(), img.height());
+            assert_eq!(warp(&src, &inv, size), warp_reference(&src, &inv, size));
         }
         for v in [
             -3.7,
