@@ -1,6 +1,8 @@
 //! Stage 1, the proposal network: a fully convolutional scan of an image
 //! pyramid that proposes face candidates at every scale.
 
+use std::sync::OnceLock;
+
 use ort::session::Session;
 
 use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
@@ -73,6 +75,66 @@ const TILE_COLUMNS: usize = 128;
 /// very wide image's band gets fewer rows, so a worker's buffers stay
 /// bounded (two bands of 12 bytes a pixel) whatever the image's width.
 const BAND_PIXELS: usize = 1 << 19;
+
+/// Most pixels of the pyramid's small levels resized together in one pass
+/// over the image ([`Sweep`]): each level resized alone reads the whole
+/// image, and from the fourth level on that reading costs more than the
+/// level's own pixels.
+const SWEEP_PIXELS: usize = 1 << 19;
+
+/// Most bytes of the working rows of a [`Sweep`] (a very wide image's are
+/// resized level by level instead).
+const SWEEP_ROW_BYTES: usize = 8 << 20;
+
+/// The pyramid's smallest levels, within [`SWEEP_PIXELS`] together,
+/// resized in one pass over the image by the first worker that needs one of
+/// them (the others wait for it: the plan puts these levels last).
+pub(crate) struct Sweep {
+    scales: Vec<f64>,
+    sizes: Vec<(usize, usize)>,
+    levels: OnceLock<Vec<Vec<f32>>>,
+}
+
+impl Sweep {
+    /// The plan's last levels that fit, if two or more do; none larger than
+    /// the image (a level that enlarges reads each row for several).
+    pub(crate) fn new(plan: &[Band], w: u32, h: u32) -> Sweep {
+        let (mut scales, mut sizes) = (Vec::new(), Vec::new());
+        let mut pixels = 0;
+        for band in plan.iter().rev() {
+            if scales.last() == Some(&band.scale) {
+                continue;
+            }
+            pixels += band.ws * band.hs;
+            if pixels > SWEEP_PIXELS || band.ws > w as usize || band.hs > h as usize {
+                break;
+            }
+            scales.push(band.scale);
+            sizes.push((band.ws, band.hs));
+        }
+        // Its working rows: a running sum, a window's, and two starts per
+        // level, full width in u32.
+        let rows = 2 + 2 * scales.len();
+        if scales.len() < 2 || rows * w as usize * 3 * 4 > SWEEP_ROW_BYTES {
+            scales.clear();
+            sizes.clear();
+        }
+        Sweep {
+            scales,
+            sizes,
+            levels: OnceLock::new(),
+        }
+    }
+
+    /// `band`'s whole level, planar, if it is one of the swept levels.
+    fn level(&self, img: &Frame<'_>, band: &Band) -> Option<&[f32]> {
+        let i = self.scales.iter().position(|&s| s == band.scale)?;
+        let levels = self
+            .levels
+            .get_or_init(|| resample::area_resize_levels(img, &self.sizes));
+        Some(&levels[i])
+    }
+}
 
 /// One P-Net run: grid rows `g0..g1` of pyramid level `scale` (resized to
 /// `ws × hs`), read from resized rows `r0..r1`.
@@ -177,7 +239,7 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     /// Fills `input` with resized rows `r0..r1` of `band`'s level, planar.
-    fn resize(&mut self, img: &Frame<'_>, band: &Band) {
+    fn resize(&mut self, img: &Frame<'_>, band: &Band, sweep: &Sweep) {
         let (w, h) = img.dimensions();
         let Band { ws, hs, r0, r1, .. } = *band;
         let rows = r1 - r0;
@@ -186,6 +248,14 @@ impl Scratch {
         // row of each plane, so stale values need no zeroing first.
         self.input.resize(3 * ws * rows, 0.0);
         let plane = ws * rows;
+        if let Some(level) = sweep.level(img, band) {
+            for c in 0..3 {
+                let src = &level[c * ws * hs + ws * r0..][..plane];
+                self.input[c * plane..][..plane].copy_from_slice(src);
+            }
+            self.held = Some(*band);
+            return;
+        }
         // Rows `r0..from` are the end of the previous band of this level.
         let from = match self.held.take() {
             Some(p) if p.scale == band.scale && p.r0 <= r0 && r0 < p.r1 && p.r1 <= r1 => {
@@ -225,10 +295,11 @@ pub(crate) fn run_band(
     band: &Band,
     opts: &DetectorOptions,
     scratch: &mut Scratch,
+    sweep: &Sweep,
 ) -> Result<Vec<Candidate>> {
     let Band { ws, r0, r1, .. } = *band;
     let rows = r1 - r0;
-    scratch.resize(img, band);
+    scratch.resize(img, band, sweep);
     let tiles = tiles(ws, TILE_COLUMNS);
     // (grid row in the band, grid column, candidate)
     let mut found = Vec::new();
@@ -368,6 +439,7 @@ pub(crate) fn propose(
     let (w, h) = img.dimensions();
     let plan = plan(w, h, opts);
     let runs = runs(&plan, sessions.len());
+    let sweep = Sweep::new(&plan, w, h);
     // Each worker takes the next run of bands, with its own buffers.
     let mut workers: Vec<(&mut Session, Scratch)> = sessions
         .iter_mut()
@@ -376,7 +448,7 @@ pub(crate) fn propose(
     let found = crate::batch::share(&mut workers, runs.len(), |(session, scratch), r| {
         runs[r]
             .clone()
-            .map(|i| run_band(session, img, &plan[i], opts, scratch))
+            .map(|i| run_band(session, img, &plan[i], opts, scratch, &sweep))
             .collect::<Vec<_>>()
     });
     let found = found.into_iter().flatten().collect::<Result<Vec<_>>>()?;
@@ -496,20 +568,22 @@ mod tests {
     }
 
     #[test]
-    fn reused_rows_equal_a_fresh_resize() {
+    fn reused_and_swept_rows_equal_a_fresh_resize() {
         let img = RgbImage::from_fn(1500, 700, |x, y| {
             image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (x ^ y) as u8])
         });
         let img = frame(&img);
         let plan = plan(1500, 700, &DetectorOptions::default());
+        let (sweep, none) = (Sweep::new(&plan, 1500, 700), Sweep::new(&[], 1500, 700));
+        assert!(sweep.scales.len() > 4 && none.scales.is_empty());
         let mut reused = Scratch::default();
         let mut copies = 0;
         for run in runs(&plan, 1) {
             for band in &plan[run] {
                 let overlaps = reused.held.is_some_and(|p| p.scale == band.scale);
-                reused.resize(&img, band);
+                reused.resize(&img, band, &sweep);
                 let mut fresh = Scratch::default();
-                fresh.resize(&img, band);
+                fresh.resize(&img, band, &none);
                 assert_eq!(reused.input, fresh.input, "{band:?}");
                 copies += usize::from(overlaps);
             }

@@ -116,6 +116,126 @@ pub(crate) fn area_resize_rows_into(
     }
 }
 
+/// Several downscaled versions of the whole image, each as
+/// [`area_resize_into`] would make it, from one pass over the image's rows:
+/// a pyramid's small levels otherwise each read the whole image again, and
+/// that reading, not the arithmetic, is what their resizes cost.
+///
+/// The pass keeps a running column sum of the rows read so far (exact in
+/// u32); a level's row window is the difference of that sum at the window's
+/// end and its copy taken at the window's start, so every window sum, and
+/// hence every output value, is the one the row-by-row resize computes.
+/// `sizes` are `(width, height)`, none larger than the image; the results are
+/// planar, one per size.
+pub(crate) fn area_resize_levels(img: &Frame<'_>, sizes: &[(usize, usize)]) -> Vec<Vec<f32>> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    debug_assert!(sizes.iter().all(|&(ws, hs)| ws <= w && hs <= h));
+    let line = w * 3;
+    let raw = img.as_raw();
+    struct Level {
+        ws: usize,
+        hs: usize,
+        out: Vec<f32>,
+        columns: Columns,
+        /// The running sum at the starts of two consecutive windows, window
+        /// `i`'s in `starts[i % 2]`.
+        starts: [Vec<u32>; 2],
+        /// The next window to finish and the next whose start is to be copied.
+        next_row: usize,
+        next_start: usize,
+    }
+    let mut levels: Vec<Level> = sizes
+        .iter()
+        .map(|&(ws, hs)| {
+            let mut columns = Columns::default();
+            columns.reset(w, ws);
+            Level {
+                ws,
+                hs,
+                out: vec![0.0; 3 * ws * hs],
+                columns,
+                starts: [vec![0; line], vec![0; line]],
+                next_row: 0,
+                next_start: 0,
+            }
+        })
+        .collect();
+    let mut running = vec![0u32; line];
+    let mut window_sums = vec![0u32; line];
+    for y in 0..=h {
+        // `running` is the sum of rows 0..y here.
+        for level in &mut levels {
+            // Windows end in increasing order, one at a time when the level
+            // is no taller than the image; `starts` holds two windows'.
+            while level.next_row < level.hs {
+                let (s, e) = window(level.next_row, h, level.hs);
+                if e != y {
+                    break;
+                }
+                let start = &level.starts[level.next_row % 2];
+                for ((d, &r), &b) in window_sums.iter_mut().zip(&running).zip(start) {
+                    // Wrapping: exact for any window under 2^32 / 255 rows.
+                    *d = r.wrapping_sub(b);
+                }
+                let plane = level.ws * level.hs;
+                let dst = &mut level.out[level.next_row * level.ws..];
+                level.columns.average(&window_sums, e - s, plane, dst);
+                level.next_row += 1;
+            }
+            while level.next_start < level.hs {
+                let (s, _) = window(level.next_start, h, level.hs);
+                if s != y {
+                    break;
+                }
+                level.starts[level.next_start % 2].copy_from_slice(&running);
+                level.next_start += 1;
+            }
+        }
+        if y < h {
+            add_wide(&mut running, &raw[y * line..(y + 1) * line]);
+        }
+    }
+    levels.into_iter().map(|l| l.out).collect()
+}
+
+/// `acc += row`, element-wise, in u32 (wrapping: a long image's running sums
+/// may pass 2^32; their differences over a window stay exact).
+fn add_wide(acc: &mut [u32], row: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { add_wide_avx512(acc, row) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { add_wide_avx2(acc, row) };
+            return;
+        }
+    }
+    add_wide_portable(acc, row);
+}
+
+#[inline(always)]
+fn add_wide_portable(acc: &mut [u32], row: &[u8]) {
+    for (a, &v) in acc.iter_mut().zip(row) {
+        *a = a.wrapping_add(u32::from(v));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn add_wide_avx512(acc: &mut [u32], row: &[u8]) {
+    add_wide_portable(acc, row);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn add_wide_avx2(acc: &mut [u32], row: &[u8]) {
+    add_wide_portable(acc, row);
+}
+
 /// Most rows whose sum of 8-bit samples fits a u16 (257 × 255 = 65535).
 const NARROW_ROWS: usize = 257;
 
@@ -166,6 +286,10 @@ struct Columns {
     widest: usize,
     widths: Vec<f64>,
     widths32: Vec<f32>,
+    /// Each window's first value (3 × its first column) and width, as the
+    /// gathers of [`gathered_average_avx2`] take them.
+    starts3: Vec<i32>,
+    widths_i32: Vec<i32>,
     sums: Vec<f64>,
     sums32: Vec<f32>,
 }
@@ -189,6 +313,12 @@ impl Columns {
         self.widths32.clear();
         self.widths32
             .extend(self.windows.iter().map(|&(s, e)| (e - s) as f32));
+        self.starts3.clear();
+        self.starts3
+            .extend(self.windows.iter().map(|&(s, _)| (3 * s) as i32));
+        self.widths_i32.clear();
+        self.widths_i32
+            .extend(self.windows.iter().map(|&(s, e)| (e - s) as i32));
         self.sums.resize(3 * out_w, 0.0);
         self.sums32.resize(3 * out_w, 0.0);
     }
@@ -202,7 +332,7 @@ impl Columns {
     /// integers exact in f32 is the exact average rounded once; the f64
     /// quotient of such integers cannot fall on an f32 rounding midpoint
     /// unless the exact average does, so rounding it to f32 gives the same.
-    fn average<T: Copy + Into<u64>>(
+    fn average<T: Copy + Into<u64> + Gather>(
         &mut self,
         row_sums: &[T],
         rows: usize,
@@ -212,18 +342,31 @@ impl Columns {
         let area = (rows * self.widest) as u64;
         let windows = &self.windows;
         if area * 255 < F32_EXACT {
+            let mut done = 0;
+            #[cfg(target_arch = "x86_64")]
+            if self.widest <= GATHER_WIDEST
+                && 3 * self.in_w < i32::MAX as usize / 4
+                && std::arch::is_x86_feature_detected!("avx2")
+            {
+                // SAFETY: the CPU supports AVX2 (checked just above); the
+                // windows index `row_sums`, `in_w` pixels wide.
+                done = unsafe { gathered_average_avx2(self, row_sums, rows, plane, dst) };
+            }
             let (sums, widths) = (&mut self.sums32, &self.widths32);
-            average_in(windows, row_sums, sums, widths, rows, plane, dst);
+            average_in(windows, done, row_sums, sums, widths, rows, plane, dst);
         } else {
             let (sums, widths) = (&mut self.sums, &self.widths);
-            average_in(windows, row_sums, sums, widths, rows, plane, dst);
+            average_in(windows, 0, row_sums, sums, widths, rows, plane, dst);
         }
     }
 }
 
-/// [`Columns::average`] in `F`: `sums` holds three rows of `windows.len()`.
+/// [`Columns::average`] in `F` for the windows from `from` on: `sums` holds
+/// three rows of `windows.len()`.
+#[allow(clippy::too_many_arguments)]
 fn average_in<T: Copy + Into<u64>, F: Average>(
     windows: &[(usize, usize)],
+    from: usize,
     row_sums: &[T],
     sums: &mut [F],
     widths: &[F],
@@ -232,18 +375,104 @@ fn average_in<T: Copy + Into<u64>, F: Average>(
     dst: &mut [f32],
 ) {
     let out_w = windows.len();
+    if from >= out_w {
+        return;
+    }
     let (red, rest) = sums.split_at_mut(out_w);
     let (green, blue) = rest.split_at_mut(out_w);
-    for (ox, &(cs, ce)) in windows.iter().enumerate() {
+    for (ox, &(cs, ce)) in windows.iter().enumerate().skip(from) {
         let acc = window_sum(&row_sums[cs * 3..ce * 3]);
         red[ox] = F::from_count(acc[0]);
         green[ox] = F::from_count(acc[1]);
         blue[ox] = F::from_count(acc[2]);
     }
     for (c, channel) in [&*red, &*green, &*blue].into_iter().enumerate() {
-        let out = &mut dst[c * plane..c * plane + out_w];
-        normalise(channel, widths, F::from_count(rows as u64), out);
+        let out = &mut dst[c * plane + from..c * plane + out_w];
+        normalise(
+            &channel[from..],
+            &widths[from..],
+            F::from_count(rows as u64),
+            out,
+        );
     }
+}
+
+/// The widest column window [`gathered_average_avx2`] takes: one gather per
+/// pixel of the widest window, per channel.
+const GATHER_WIDEST: usize = 6;
+
+/// A row of window sums the gathers can read: u16 or u32 values, read as
+/// 32-bit lanes.
+trait Gather: Copy {
+    /// Bytes per value, the gathers' scale.
+    const BYTES: usize;
+}
+
+impl Gather for u16 {
+    const BYTES: usize = 2;
+}
+
+impl Gather for u32 {
+    const BYTES: usize = 4;
+}
+
+/// [`Columns::average`]'s f32 case for eight windows at a time: each
+/// channel's window sums gathered from `row_sums` (a pixel of the window per
+/// gather, the lanes past a window's width masked off), then the same f32
+/// division and normalisation as [`normalise_portable`], lane by lane.
+/// Returns how many windows it did (a multiple of 8; the rest are left to
+/// the scalar path, as is any window reaching the row's last value, which a
+/// u16 lane would read past).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gathered_average_avx2<T: Gather>(
+    columns: &Columns,
+    row_sums: &[T],
+    rows: usize,
+    plane: usize,
+    dst: &mut [f32],
+) -> usize {
+    use std::arch::x86_64::*;
+    if T::BYTES > 4 {
+        return 0;
+    }
+    let len = row_sums.len();
+    // Windows whose every read stays inside the row: a u16 lane reads the
+    // value after its own, so the row's last value is left to the scalar path.
+    let safe = columns
+        .windows
+        .iter()
+        .take_while(|&&(_, e)| 3 * e + (4 / T::BYTES - 1) <= len)
+        .count();
+    let n = safe / 8 * 8;
+    let low = _mm256_set1_epi32(if T::BYTES == 2 { 0xffff } else { -1 });
+    let rows_f = _mm256_set1_ps(rows as f32);
+    let (mean, scale) = (_mm256_set1_ps(MEAN), _mm256_set1_ps(SCALE));
+    let base = row_sums.as_ptr().cast::<i32>();
+    for j in (0..n).step_by(8) {
+        let starts = _mm256_loadu_si256(columns.starts3.as_ptr().add(j).cast());
+        let widths = _mm256_loadu_si256(columns.widths_i32.as_ptr().add(j).cast());
+        let area = _mm256_mul_ps(rows_f, _mm256_loadu_ps(columns.widths32.as_ptr().add(j)));
+        for c in 0..3 {
+            let mut acc = _mm256_setzero_si256();
+            for k in 0..columns.widest {
+                let keep = _mm256_cmpgt_epi32(widths, _mm256_set1_epi32(k as i32));
+                let at = _mm256_add_epi32(starts, _mm256_set1_epi32((3 * k + c) as i32));
+                // SAFETY: the lanes kept read values of windows inside `row_sums`.
+                let v = if T::BYTES == 2 {
+                    _mm256_mask_i32gather_epi32::<2>(_mm256_setzero_si256(), base, at, keep)
+                } else {
+                    _mm256_mask_i32gather_epi32::<4>(_mm256_setzero_si256(), base, at, keep)
+                };
+                acc = _mm256_add_epi32(acc, _mm256_and_si256(v, low));
+            }
+            let avg = _mm256_div_ps(_mm256_cvtepi32_ps(acc), area);
+            let out = _mm256_mul_ps(_mm256_sub_ps(avg, mean), scale);
+            let d = &mut dst[c * plane + j..c * plane + j + 8];
+            _mm256_storeu_ps(d.as_mut_ptr(), out);
+        }
+    }
+    n
 }
 
 /// The per-channel sums of interleaved RGB `pixels`. Windows of one to
@@ -285,7 +514,9 @@ trait Average: Copy {
 impl Average for f64 {
     #[inline(always)]
     fn from_count(n: u64) -> f64 {
-        n as f64
+        // Through i64 (the same value: counts are far below 2^63): the
+        // unsigned conversion branches on the top bit without AVX-512.
+        n as i64 as f64
     }
 
     #[inline(always)]
@@ -297,7 +528,7 @@ impl Average for f64 {
 impl Average for f32 {
     #[inline(always)]
     fn from_count(n: u64) -> f32 {
-        n as f32
+        n as i64 as f32
     }
 
     #[inline(always)]
@@ -365,7 +596,10 @@ mod tests {
     #[test]
     fn window_sums_match_a_plain_sum_at_every_width() {
         let row: Vec<u16> = (0..3 * 9).map(|i| (i * 2477 % 65_536) as u16).collect();
-        let wide: Vec<u32> = row.iter().map(|&v| u32::from(v) * 70_000).collect();
+        let wide: Vec<u32> = row
+            .iter()
+            .map(|&v| u32::from(v).wrapping_mul(70_000))
+            .collect();
         for start in 0..3 {
             for width in 1..=6 {
                 let pixels = &row[3 * start..3 * (start + width)];
@@ -387,6 +621,42 @@ mod tests {
                     assert_eq!(window_sum(wide_pixels)[c], plain, "{start} {width} {c}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn levels_in_one_pass_equal_each_resized_alone() {
+        let img = RgbImage::from_fn(517, 389, |x, y| {
+            image::Rgb([
+                (x * 7 + y * 3) as u8,
+                (x * y / 5) as u8,
+                ((x ^ y) * 11) as u8,
+            ])
+        });
+        let img = frame(&img);
+        // Ratios from none to about 1:100, windows overlapping or not.
+        let sizes = [
+            (517, 389),
+            (310, 233),
+            (220, 166),
+            (97, 73),
+            (13, 12),
+            (5, 4),
+            (1, 1),
+        ];
+        let levels = area_resize_levels(&img, &sizes);
+        for (&(ws, hs), level) in sizes.iter().zip(&levels) {
+            let mut alone = vec![0f32; 3 * ws * hs];
+            area_resize_into(
+                &img,
+                (0, 0, 517, 389),
+                ws,
+                hs,
+                &mut alone,
+                &mut Scratch::default(),
+            );
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(level), bits(&alone), "{ws}x{hs}");
         }
     }
 
@@ -459,6 +729,58 @@ mod tests {
                         .sum();
                     let mean = (sum as f64 / ((e - s) * 5) as f64) as f32;
                     assert_eq!(dst[c * out_h + oy], (mean - MEAN) * SCALE);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_output_is_the_exact_average_rounded_once() {
+        // Windows one to six pixels wide (the gathered path, u16 and u32 row
+        // sums) and wider (the scalar path), through the dispatched code.
+        let img = RgbImage::from_fn(517, 389, |x, y| {
+            image::Rgb([
+                (x * 7 + y * 3) as u8,
+                (x * y / 5) as u8,
+                ((x ^ y) * 11) as u8,
+            ])
+        });
+        let img = frame(&img);
+        for (ws, hs) in [
+            (310, 233),
+            (120, 90),
+            (97, 73),
+            (91, 2),
+            (200, 1),
+            (40, 30),
+            (517, 389),
+        ] {
+            let mut dst = vec![0f32; 3 * ws * hs];
+            area_resize_into(
+                &img,
+                (0, 0, 517, 389),
+                ws,
+                hs,
+                &mut dst,
+                &mut Scratch::default(),
+            );
+            for oy in 0..hs {
+                let (ys, ye) = window(oy, 389, hs);
+                for ox in 0..ws {
+                    let (xs, xe) = window(ox, 517, ws);
+                    for c in 0..3 {
+                        let sum: u64 = (ys..ye)
+                            .flat_map(|y| (xs..xe).map(move |x| (x as u32, y as u32)))
+                            .map(|(x, y)| u64::from(img.get_pixel(x, y)[c]))
+                            .sum();
+                        let mean = (sum as f64 / ((ye - ys) * (xe - xs)) as f64) as f32;
+                        let got = dst[c * ws * hs + oy * ws + ox];
+                        assert_eq!(
+                            got.to_bits(),
+                            ((mean - MEAN) * SCALE).to_bits(),
+                            "{ws}x{hs} {ox},{oy},{c}"
+                        );
+                    }
                 }
             }
         }
