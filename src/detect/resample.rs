@@ -192,55 +192,39 @@ pub(crate) fn area_resize_levels(img: &Frame<'_>, sizes: &[(usize, usize)]) -> V
             }
         }
         if y < h {
-            add_wide(&mut running, &raw[y * line..(y + 1) * line]);
+            add_rows(&mut running, &raw[y * line..(y + 1) * line]);
         }
     }
     levels.into_iter().map(|l| l.out).collect()
 }
 
-/// `acc += row`, element-wise, in u32 (wrapping: a long image's running sums
-/// may pass 2^32; their differences over a window stay exact).
-fn add_wide(acc: &mut [u32], row: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { add_wide_avx512(acc, row) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { add_wide_avx2(acc, row) };
-            return;
-        }
-    }
-    add_wide_portable(acc, row);
-}
-
-#[inline(always)]
-fn add_wide_portable(acc: &mut [u32], row: &[u8]) {
-    for (a, &v) in acc.iter_mut().zip(row) {
-        *a = a.wrapping_add(u32::from(v));
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn add_wide_avx512(acc: &mut [u32], row: &[u8]) {
-    add_wide_portable(acc, row);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn add_wide_avx2(acc: &mut [u32], row: &[u8]) {
-    add_wide_portable(acc, row);
-}
-
 /// Most rows whose sum of 8-bit samples fits a u16 (257 × 255 = 65535).
 const NARROW_ROWS: usize = 257;
 
+/// A running sum of 8-bit samples: u16 for the row windows that cannot
+/// overflow it (twice the SIMD lanes), u32 for the running sums of a
+/// [`area_resize_levels`] pass (wrapping: a long image's may pass 2^32,
+/// their differences over a window stay exact).
+trait Accumulator: Copy {
+    fn add(self, v: u8) -> Self;
+}
+
+impl Accumulator for u16 {
+    #[inline(always)]
+    fn add(self, v: u8) -> u16 {
+        self.wrapping_add(u16::from(v))
+    }
+}
+
+impl Accumulator for u32 {
+    #[inline(always)]
+    fn add(self, v: u8) -> u32 {
+        self.wrapping_add(u32::from(v))
+    }
+}
+
 /// `acc += row`, element-wise; with AVX-512 or AVX2 where the CPU has it.
-fn add_rows(acc: &mut [u16], row: &[u8]) {
+fn add_rows<A: Accumulator>(acc: &mut [A], row: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512bw") {
@@ -258,21 +242,21 @@ fn add_rows(acc: &mut [u16], row: &[u8]) {
 }
 
 #[inline(always)]
-fn add_rows_portable(acc: &mut [u16], row: &[u8]) {
+fn add_rows_portable<A: Accumulator>(acc: &mut [A], row: &[u8]) {
     for (a, &v) in acc.iter_mut().zip(row) {
-        *a = a.wrapping_add(u16::from(v));
+        *a = a.add(v);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512bw")]
-unsafe fn add_rows_avx512(acc: &mut [u16], row: &[u8]) {
+unsafe fn add_rows_avx512<A: Accumulator>(acc: &mut [A], row: &[u8]) {
     add_rows_portable(acc, row);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn add_rows_avx2(acc: &mut [u16], row: &[u8]) {
+unsafe fn add_rows_avx2<A: Accumulator>(acc: &mut [A], row: &[u8]) {
     add_rows_portable(acc, row);
 }
 
@@ -624,15 +608,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn levels_in_one_pass_equal_each_resized_alone() {
-        let img = RgbImage::from_fn(517, 389, |x, y| {
+    /// The whole of `img` (517 × 389) resized alone.
+    fn resized(img: &Frame<'_>, ws: usize, hs: usize) -> Vec<f32> {
+        let mut out = vec![0f32; 3 * ws * hs];
+        let whole = (0, 0, 517, 389);
+        area_resize_into(img, whole, ws, hs, &mut out, &mut Scratch::default());
+        out
+    }
+
+    /// A 517 × 389 image whose channels vary differently across it.
+    fn patterned() -> RgbImage {
+        RgbImage::from_fn(517, 389, |x, y| {
             image::Rgb([
                 (x * 7 + y * 3) as u8,
                 (x * y / 5) as u8,
                 ((x ^ y) * 11) as u8,
             ])
-        });
+        })
+    }
+
+    #[test]
+    fn levels_in_one_pass_equal_each_resized_alone() {
+        let img = patterned();
         let img = frame(&img);
         // Ratios from none to about 1:100, windows overlapping or not.
         let sizes = [
@@ -646,15 +643,7 @@ mod tests {
         ];
         let levels = area_resize_levels(&img, &sizes);
         for (&(ws, hs), level) in sizes.iter().zip(&levels) {
-            let mut alone = vec![0f32; 3 * ws * hs];
-            area_resize_into(
-                &img,
-                (0, 0, 517, 389),
-                ws,
-                hs,
-                &mut alone,
-                &mut Scratch::default(),
-            );
+            let alone = resized(&img, ws, hs);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(level), bits(&alone), "{ws}x{hs}");
         }
@@ -738,13 +727,7 @@ mod tests {
     fn every_output_is_the_exact_average_rounded_once() {
         // Windows one to six pixels wide (the gathered path, u16 and u32 row
         // sums) and wider (the scalar path), through the dispatched code.
-        let img = RgbImage::from_fn(517, 389, |x, y| {
-            image::Rgb([
-                (x * 7 + y * 3) as u8,
-                (x * y / 5) as u8,
-                ((x ^ y) * 11) as u8,
-            ])
-        });
+        let img = patterned();
         let img = frame(&img);
         for (ws, hs) in [
             (310, 233),
@@ -755,15 +738,7 @@ mod tests {
             (40, 30),
             (517, 389),
         ] {
-            let mut dst = vec![0f32; 3 * ws * hs];
-            area_resize_into(
-                &img,
-                (0, 0, 517, 389),
-                ws,
-                hs,
-                &mut dst,
-                &mut Scratch::default(),
-            );
+            let dst = resized(&img, ws, hs);
             for oy in 0..hs {
                 let (ys, ye) = window(oy, 389, hs);
                 for ox in 0..ws {
