@@ -78,8 +78,8 @@ const BAND_PIXELS: usize = 1 << 19;
 
 /// Most pixels of the pyramid's small levels resized together in one pass
 /// over the image ([`Sweep`]): each level resized alone reads the whole
-/// image, and from the fourth level on that reading costs more than the
-/// level's own pixels.
+/// image, which is most of a small level's cost; a larger budget brings in
+/// large levels, whose rows cost more through the sweep than on their own.
 const SWEEP_PIXELS: usize = 1 << 19;
 
 /// Most bytes of the working rows of a [`Sweep`] (a very wide image's are

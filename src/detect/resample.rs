@@ -121,10 +121,11 @@ pub(crate) fn area_resize_rows_into(
 /// a pyramid's small levels otherwise each read the whole image again, and
 /// that reading, not the arithmetic, is what their resizes cost.
 ///
-/// The pass keeps a running column sum of the rows read so far (exact in
-/// u32); a level's row window is the difference of that sum at the window's
-/// end and its copy taken at the window's start, so every window sum, and
-/// hence every output value, is the one the row-by-row resize computes.
+/// The pass keeps a running column sum of the rows read so far (in u32,
+/// wrapping); a level's row window is the difference of that sum at the
+/// window's end and its copy taken at the window's start, exact for any
+/// window of fewer than 2^32 / 255 rows, so every window sum, and hence every
+/// output value, is the one the row-by-row resize computes.
 /// `sizes` are `(width, height)`, none larger than the image; the results are
 /// planar, one per size.
 pub(crate) fn area_resize_levels(img: &Frame<'_>, sizes: &[(usize, usize)]) -> Vec<Vec<f32>> {
@@ -417,9 +418,6 @@ unsafe fn gathered_average_avx2<T: Gather>(
     dst: &mut [f32],
 ) -> usize {
     use std::arch::x86_64::*;
-    if T::BYTES > 4 {
-        return 0;
-    }
     let len = row_sums.len();
     // Windows whose every read stays inside the row: a u16 lane reads the
     // value after its own, so the row's last value is left to the scalar path.
@@ -735,6 +733,7 @@ mod tests {
             (97, 73),
             (91, 2),
             (200, 1),
+            (50, 1),
             (40, 30),
             (517, 389),
         ] {
