@@ -178,9 +178,10 @@ pub(crate) fn align_frame(
 /// `chip`-sized image, edges clamped. Per pixel the same f64 arithmetic as the
 /// textbook form (`warp_reference` in the tests), but the four neighbours are
 /// read straight from the rows when they lie inside the image, and floor and
-/// round are done on integers rather than by libm calls. With AVX2 the three
-/// channels of a pixel go through the same multiplies and adds as one vector:
-/// IEEE arithmetic per lane, so the same bytes.
+/// round are done on integers rather than by libm calls. With AVX2, four
+/// pixels go through the same multiplies and adds at once, a channel's four
+/// values as the lanes of one vector: IEEE arithmetic per lane, so the same
+/// bytes.
 fn warp(src: &Frame<'_>, inv: &Similarity, chip: (u32, u32)) -> RgbImage {
     let mut out = vec![0u8; chip.0 as usize * chip.1 as usize * 3];
     #[cfg(target_arch = "x86_64")]
@@ -206,32 +207,41 @@ fn warp_into(
     out: &mut [u8],
     pixel: impl Fn(&[u8], Neighbours, &mut [u8]),
 ) {
-    let (w, h) = (i64::from(src.width()), i64::from(src.height()));
     let raw: &[u8] = src.as_raw();
-    let stride = w as usize * 3;
-    let at =
-        |x: i64, y: i64| (y.clamp(0, h - 1) as usize) * stride + (x.clamp(0, w - 1) as usize) * 3;
     for (v, row) in out.chunks_exact_mut(chip_w as usize * 3).enumerate() {
         for (u, px) in row.chunks_exact_mut(3).enumerate() {
-            // Pixel centres: chip pixel (u, v) covers [u, u+1) × [v, v+1).
-            let (x, y) = inv.apply(u as f64 + 0.5, v as f64 + 0.5);
-            let (x, y) = (x - 0.5, y - 0.5);
-            let (x0, y0) = (floor(x), floor(y));
-            let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-            let corners = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
-                let i = y0 as usize * stride + x0 as usize * 3;
-                [i, i + 3, i + stride, i + stride + 3]
-            } else {
-                [
-                    at(x0, y0),
-                    at(x0 + 1, y0),
-                    at(x0, y0 + 1),
-                    at(x0 + 1, y0 + 1),
-                ]
-            };
-            pixel(raw, (corners, fx, fy), px);
+            pixel(raw, neighbours(src, inv, u, v), px);
         }
     }
+}
+
+/// Where chip pixel `(u, v)` samples `src` through `inv`: its four
+/// neighbours, read straight from the rows when they lie inside the image
+/// and clamped to its edge otherwise, and its fractional position.
+#[inline(always)]
+fn neighbours(src: &Frame<'_>, inv: &Similarity, u: usize, v: usize) -> Neighbours {
+    let (w, h) = (i64::from(src.width()), i64::from(src.height()));
+    let stride = w as usize * 3;
+    // Pixel centres: chip pixel (u, v) covers [u, u+1) × [v, v+1).
+    let (x, y) = inv.apply(u as f64 + 0.5, v as f64 + 0.5);
+    let (x, y) = (x - 0.5, y - 0.5);
+    let (x0, y0) = (floor(x), floor(y));
+    let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+    let corners = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+        let i = y0 as usize * stride + x0 as usize * 3;
+        [i, i + 3, i + stride, i + stride + 3]
+    } else {
+        let at = |x: i64, y: i64| {
+            (y.clamp(0, h - 1) as usize) * stride + (x.clamp(0, w - 1) as usize) * 3
+        };
+        [
+            at(x0, y0),
+            at(x0 + 1, y0),
+            at(x0, y0 + 1),
+            at(x0 + 1, y0 + 1),
+        ]
+    };
+    (corners, fx, fy)
 }
 
 #[inline(always)]
@@ -261,18 +271,8 @@ unsafe fn warp_into_avx2(src: &Frame<'_>, inv: &Similarity, chip_w: u32, out: &m
     let (w, h) = (i64::from(src.width()), i64::from(src.height()));
     let raw: &[u8] = src.as_raw();
     let stride = w as usize * 3;
-    let at =
-        |x: i64, y: i64| (y.clamp(0, h - 1) as usize) * stride + (x.clamp(0, w - 1) as usize) * 3;
-    let one_pixel = |x: f64, y: f64, px: &mut [u8]| {
-        let (x, y) = (x - 0.5, y - 0.5);
-        let (x0, y0) = (floor(x), floor(y));
-        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-        let corners = [
-            at(x0, y0),
-            at(x0 + 1, y0),
-            at(x0, y0 + 1),
-            at(x0 + 1, y0 + 1),
-        ];
+    let one_pixel = |u: usize, v: usize, px: &mut [u8]| {
+        let (corners, fx, fy) = neighbours(src, inv, u, v);
         // SAFETY: AVX2 is enabled on this function; `pixel_avx2` bounds its reads.
         unsafe { pixel_avx2(raw, corners, fx, fy, px) };
     };
@@ -328,8 +328,7 @@ unsafe fn warp_into_avx2(src: &Frame<'_>, inv: &Similarity, chip_w: u32, out: &m
             };
             let Some(idx) = idx.filter(|i| i.iter().all(|&i| fits(i))) else {
                 for (k, p) in px.chunks_exact_mut(3).enumerate() {
-                    let (sx, sy) = inv.apply((u + k) as f64 + 0.5, v as f64 + 0.5);
-                    one_pixel(sx, sy, p);
+                    one_pixel(u + k, v, p);
                 }
                 u += 4;
                 continue;
@@ -379,8 +378,7 @@ unsafe fn warp_into_avx2(src: &Frame<'_>, inv: &Similarity, chip_w: u32, out: &m
             u += 4;
         }
         for (k, p) in row[u * 3..].chunks_exact_mut(3).enumerate() {
-            let (sx, sy) = inv.apply((u + k) as f64 + 0.5, v as f64 + 0.5);
-            one_pixel(sx, sy, p);
+            one_pixel(u + k, v, p);
         }
     }
 }
