@@ -62,7 +62,7 @@ pub(crate) struct Planes<'a> {
 /// result is the exact average rounded once (the reference sums in float;
 /// the two differ in the last bits only). Rows are summed first: that pass
 /// reads every source pixel once per level but vectorises, and leaves the
-/// scalar column windows to run once per output row, not per source row.
+/// column windows to run once per output row, not per source row.
 pub(crate) fn area_resize_rows_into(
     img: &Frame<'_>,
     (x0, y0, x1, y1): (usize, usize, usize, usize),
@@ -107,9 +107,7 @@ pub(crate) fn area_resize_rows_into(
             wide.clear();
             wide.resize(line_len, 0);
             for y in s..e {
-                for (a, &v) in wide.iter_mut().zip(source(y)) {
-                    *a += u32::from(v);
-                }
+                add_rows(wide, source(y));
             }
             columns.average(wide, e - s, plane, dst_row);
         }
@@ -271,10 +269,12 @@ struct Columns {
     widest: usize,
     widths: Vec<f64>,
     widths32: Vec<f32>,
-    /// Each window's first value (3 × its first column) and width, as the
-    /// gathers of [`gathered_average_avx2`] take them.
+    /// Each window's first value (3 × its first column), as the gathers of
+    /// [`gathered_average_avx2`] take it.
     starts3: Vec<i32>,
-    widths_i32: Vec<i32>,
+    /// The windows that end before the row's last pixel: a u16 gather lane
+    /// reads the value after its own.
+    inside: usize,
     sums: Vec<f64>,
     sums32: Vec<f32>,
 }
@@ -301,9 +301,7 @@ impl Columns {
         self.starts3.clear();
         self.starts3
             .extend(self.windows.iter().map(|&(s, _)| (3 * s) as i32));
-        self.widths_i32.clear();
-        self.widths_i32
-            .extend(self.windows.iter().map(|&(s, e)| (e - s) as i32));
+        self.inside = self.windows.iter().filter(|&&(_, e)| e < in_w).count();
         self.sums.resize(3 * out_w, 0.0);
         self.sums32.resize(3 * out_w, 0.0);
     }
@@ -418,14 +416,14 @@ unsafe fn gathered_average_avx2<T: Gather>(
     dst: &mut [f32],
 ) -> usize {
     use std::arch::x86_64::*;
-    let len = row_sums.len();
+    debug_assert_eq!(row_sums.len(), 3 * columns.in_w);
     // Windows whose every read stays inside the row: a u16 lane reads the
     // value after its own, so the row's last value is left to the scalar path.
-    let safe = columns
-        .windows
-        .iter()
-        .take_while(|&&(_, e)| 3 * e + (4 / T::BYTES - 1) <= len)
-        .count();
+    let safe = if T::BYTES == 2 {
+        columns.inside
+    } else {
+        columns.windows.len()
+    };
     let n = safe / 8 * 8;
     let low = _mm256_set1_epi32(if T::BYTES == 2 { 0xffff } else { -1 });
     let rows_f = _mm256_set1_ps(rows as f32);
@@ -433,8 +431,9 @@ unsafe fn gathered_average_avx2<T: Gather>(
     let base = row_sums.as_ptr().cast::<i32>();
     for j in (0..n).step_by(8) {
         let starts = _mm256_loadu_si256(columns.starts3.as_ptr().add(j).cast());
-        let widths = _mm256_loadu_si256(columns.widths_i32.as_ptr().add(j).cast());
-        let area = _mm256_mul_ps(rows_f, _mm256_loadu_ps(columns.widths32.as_ptr().add(j)));
+        let widths32 = _mm256_loadu_ps(columns.widths32.as_ptr().add(j));
+        let widths = _mm256_cvttps_epi32(widths32);
+        let area = _mm256_mul_ps(rows_f, widths32);
         for c in 0..3 {
             let mut acc = _mm256_setzero_si256();
             for k in 0..columns.widest {
@@ -496,9 +495,7 @@ trait Average: Copy {
 impl Average for f64 {
     #[inline(always)]
     fn from_count(n: u64) -> f64 {
-        // Through i64 (the same value: counts are far below 2^63): the
-        // unsigned conversion branches on the top bit without AVX-512.
-        n as i64 as f64
+        n as f64
     }
 
     #[inline(always)]
@@ -510,7 +507,7 @@ impl Average for f64 {
 impl Average for f32 {
     #[inline(always)]
     fn from_count(n: u64) -> f32 {
-        n as i64 as f32
+        n as f32
     }
 
     #[inline(always)]
