@@ -37,8 +37,8 @@ from training.features import load_chip
 CNN_OUTPUTS = ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
 # The MobileNet's convolution blocks kept float, per classifier; 0 is its stem (conv1), 1 to 13 its
 # depthwise-separable blocks. In `fast` the stem runs faster in float than in int8 (3 input channels);
-# blocks 3 to 5 in int8 cost no validation accuracy and 13 % of the time per face, blocks 1 and 2
-# would cost external accuracy (training/README.md).
+# its blocks 3 to 5 in int8 save time at no cost in validation accuracy, blocks 1 and 2 would cost
+# external accuracy (training/README.md).
 FLOAT_BLOCKS = {"accurate": (1, 2, 3, 4, 5, 6), "fast": (0, 1, 2)}
 
 
