@@ -201,14 +201,20 @@ pub(crate) fn area_resize_levels(img: &Frame<'_>, sizes: &[(usize, usize)]) -> V
 const NARROW_ROWS: usize = 257;
 
 /// A running sum of 8-bit samples: u16 for the row windows that cannot
-/// overflow it (twice the SIMD lanes), u32 for the running sums of a
-/// [`area_resize_levels`] pass (wrapping: a long image's may pass 2^32,
-/// their differences over a window stay exact).
-trait Accumulator: Copy {
+/// overflow it (twice the SIMD lanes), u32 for the wide ones and the running
+/// sums of a [`area_resize_levels`] pass (wrapping: a long image's may pass
+/// 2^32, their differences over a window stay exact). The column windows'
+/// gathers read a row of them as 32-bit lanes, `BYTES` apart.
+trait Accumulator: Copy + Into<u64> {
+    /// Bytes per value, the gathers' scale.
+    const BYTES: usize;
+
     fn add(self, v: u8) -> Self;
 }
 
 impl Accumulator for u16 {
+    const BYTES: usize = 2;
+
     #[inline(always)]
     fn add(self, v: u8) -> u16 {
         self.wrapping_add(u16::from(v))
@@ -216,6 +222,8 @@ impl Accumulator for u16 {
 }
 
 impl Accumulator for u32 {
+    const BYTES: usize = 4;
+
     #[inline(always)]
     fn add(self, v: u8) -> u32 {
         self.wrapping_add(u32::from(v))
@@ -315,7 +323,7 @@ impl Columns {
     /// integers exact in f32 is the exact average rounded once; the f64
     /// quotient of such integers cannot fall on an f32 rounding midpoint
     /// unless the exact average does, so rounding it to f32 gives the same.
-    fn average<T: Copy + Into<u64> + Gather>(
+    fn average<T: Accumulator>(
         &mut self,
         row_sums: &[T],
         rows: usize,
@@ -384,21 +392,6 @@ fn average_in<T: Copy + Into<u64>, F: Average>(
 /// pixel of the widest window, per channel.
 const GATHER_WIDEST: usize = 6;
 
-/// A row of window sums the gathers can read: u16 or u32 values, read as
-/// 32-bit lanes.
-trait Gather: Copy {
-    /// Bytes per value, the gathers' scale.
-    const BYTES: usize;
-}
-
-impl Gather for u16 {
-    const BYTES: usize = 2;
-}
-
-impl Gather for u32 {
-    const BYTES: usize = 4;
-}
-
 /// [`Columns::average`]'s f32 case for eight windows at a time: each
 /// channel's window sums gathered from `row_sums` (a pixel of the window per
 /// gather, the lanes past a window's width masked off), then the same f32
@@ -408,7 +401,7 @@ impl Gather for u32 {
 /// u16 lane would read past).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn gathered_average_avx2<T: Gather>(
+unsafe fn gathered_average_avx2<T: Accumulator>(
     columns: &Columns,
     row_sums: &[T],
     rows: usize,
