@@ -148,6 +148,14 @@ impl Error {
         }
     }
 
+    /// An [`Error::Decode`] with a decoder's message on one line: some end
+    /// theirs with a newline, and the message follows a file name in the CLI
+    /// and comes back through the C ABI.
+    pub(crate) fn decode(message: impl std::fmt::Display) -> Self {
+        let message = message.to_string();
+        Error::Decode(message.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
     pub(crate) fn model(model: impl Into<String>, reason: impl std::fmt::Display) -> Self {
         Error::Model {
             model: model.into(),

@@ -100,6 +100,18 @@ fn bad_bytes_are_clear_errors() {
     }
     // Only the end marker missing: all pixels are there, either answer is fine.
     let _ = decode_bytes(&bytes[..bytes.len() - 1], DEFAULT_MAX_PIXELS);
+    // Messages are one line, as they are printed after a file name and
+    // returned through the C ABI (the JPEG header reader's end with a newline).
+    let jpeg = std::fs::read(data("astronaut.jpg")).unwrap();
+    for bytes in [&jpeg[..3], &jpeg[..40], &bytes[..100]] {
+        let message = decode_bytes(bytes, DEFAULT_MAX_PIXELS)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !message.contains('\n') && message.trim_end() == message,
+            "{message:?}"
+        );
+    }
 }
 
 #[test]

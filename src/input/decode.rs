@@ -45,7 +45,7 @@ pub fn decode_bytes_with(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
     limits.check_bytes(bytes.len() as u64)?;
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| Error::Decode(e.to_string()))?;
+        .map_err(Error::decode)?;
     let format = reader.format().ok_or_else(|| {
         Error::Decode("unrecognised format (supported: JPEG, PNG, BMP, WebP, GIF)".into())
     })?;
@@ -85,9 +85,9 @@ pub fn decode_bytes_with(bytes: &[u8], limits: &Limits) -> Result<RgbImage> {
 
 fn decode_error(e: image::ImageError) -> Error {
     match e {
-        image::ImageError::Limits(l) => Error::Decode(format!(
+        image::ImageError::Limits(l) => Error::decode(format!(
             "the image needs more memory than its pixel limit allows: {l}"
         )),
-        other => Error::Decode(other.to_string()),
+        other => Error::decode(other),
     }
 }

@@ -102,7 +102,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &super::Limits) -> Result<RgbImage> {
     });
     match result {
         Ok(Err(Early::Limit(e))) => Err(e),
-        Ok(Err(Early::Io(e))) => Err(Error::Decode(e.to_string())),
+        Ok(Err(Early::Io(e))) => Err(Error::decode(e)),
         Ok(Ok((w, h, pixels))) => {
             if TRUNCATED.with(|t| t.get()) {
                 return Err(Error::Decode("JPEG data is truncated".into()));
@@ -116,7 +116,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &super::Limits) -> Result<RgbImage> {
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "corrupt JPEG data".into());
-            Err(Error::Decode(msg))
+            Err(Error::decode(msg))
         }
     }
 }
