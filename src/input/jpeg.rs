@@ -105,7 +105,9 @@ pub(crate) fn decode(bytes: &[u8], limits: &super::Limits) -> Result<RgbImage> {
         Ok(Err(Early::Io(e))) => Err(Error::decode(e)),
         Ok(Ok((w, h, pixels))) => {
             if TRUNCATED.with(|t| t.get()) {
-                return Err(Error::Decode("JPEG data is truncated".into()));
+                return Err(Error::Decode(
+                    "JPEG data is truncated or corrupt: the scan ends before the image".into(),
+                ));
             }
             RgbImage::from_raw(w as u32, h as u32, pixels)
                 .ok_or_else(|| Error::Decode("JPEG decoder returned a short image".into()))
