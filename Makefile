@@ -1,6 +1,7 @@
 # The two entry points the README starts with. Both fetch what they need:
 # ONNX Runtime 1.31.1 from its PyPI wheel (pinned, SHA-256 checked), Rust
-# crates through cargo, mono through apt-get for the C# tests.
+# crates through cargo, mono and qemu-user through apt-get for the C# tests
+# and the emulated CPU without VNNI.
 
 SAMPLE ?= tests/data/astronaut.png
 

@@ -428,7 +428,9 @@ figure above are measured on the int8 graph's own outputs. The same heads on the
 
 Times are medians of {(cost or {}).get('reps', '-')} runs at batch 1 on one thread, the options taking turns, on this machine's CPU
 ({(cost or {}).get('cpus', '-')} cores; one-minute load average {(cost or {}).get('load_average', '-')} during the run, the machine being shared; {(cost or {}).get('cpu', 'CPU not recorded')}); a CPU
-without int8 dot-product instructions gains less from the int8 graph.
+without int8 dot-product instructions (VNNI) gains less from the int8 graph: there the SDK runs its int8 layers as
+exact u8 x u8 products (ONNX Runtime's faster u8 x s8 kernels add pairs of products in 16 bits and saturate on such
+CPUs, which changed answers: `src/runtime/mod.rs`, `tools/test_cpu_paths.sh`), so its answers are the same, only slower.
 
 ## Ethnicity labels across datasets
 
