@@ -33,8 +33,10 @@ REPORT = os.path.join(ROOT, "training", "report")
 
 
 def session(path):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    sys.path.insert(0, ROOT)
+    from training.features import session_options  # the SDK's options for int8 graphs
+
+    so = session_options(1)
     so.inter_op_num_threads = 1
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 

@@ -20,6 +20,22 @@ from training.chip import INPUT
 from training.degrade import degrade
 
 
+def session_options(threads):
+    """ONNX Runtime options as the SDK sets them for int8 graphs: on x86 CPUs without VNNI the fast
+    u8 x s8 kernels saturate, so there the int8 layers run as exact u8 x u8 products
+    (src/runtime/mod.rs), and features match those of a VNNI CPU."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    if "avx2" in flags and not {"avx512_vnni", "avx_vnni"} & set(flags):
+        so.add_session_config_entry("session.x64quantprecision", "1")
+    return so
+
+
 def load_chip(path):
     """The chip, and whether it is one: export_aligned copies the original image where
     it found no face; that is resized so the batch stays whole, and flagged."""
@@ -70,9 +86,7 @@ def main(argv=None):
             files = [r["file"] for r in csv.DictReader(f) if r["split"] in a.splits.split(",")]
     k, n = (int(v) for v in a.shard.split("/"))
     files = files[k::n]
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = a.threads
-    session = ort.InferenceSession(a.model, so, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(a.model, session_options(a.threads), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng([a.seed, k]) if a.degrade else None
     feats = compute(session, [os.path.join(a.chips, f) for f in files], rng, a.flip)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
