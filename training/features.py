@@ -31,7 +31,7 @@ def session_options(threads):
             flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
     except OSError:
         flags = []
-    if "avx2" in flags and not {"avx512_vnni", "avx_vnni"} & set(flags):
+    if flags and not {"avx512_vnni", "avx_vnni"} & set(flags):  # x86 ("flags"), without VNNI
         so.add_session_config_entry("session.x64quantprecision", "1")
     return so
 
