@@ -33,8 +33,7 @@ REPORT = os.path.join(ROOT, "training", "report")
 
 
 def session(path):
-    sys.path.insert(0, ROOT)
-    from training.features import session_options  # the SDK's options for int8 graphs
+    from training.features import session_options  # the SDK's options for int8 graphs (root on the path: table)
 
     so = session_options(1)
     so.inter_op_num_threads = 1

@@ -19,24 +19,21 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from training import cpu  # noqa: E402  (the repository root, above this script)
+
 BEGIN = "<!-- bench-table:begin (make bench) -->"
 END = "<!-- bench-table:end -->"
 
 
 def cpu_name():
     """The CPU's model name and its int8 dot-product instructions, as Linux reports them."""
-    try:
-        info = open("/proc/cpuinfo", encoding="utf-8").read()
-    except OSError:
+    name = cpu.field("model name")
+    if not name:
         return "CPU not reported"
-
-    def field(key):
-        return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith(key)), "")
-
-    flags = set(field("flags").split())
-    int8 = [name for flag, name in (("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"), ("amx_int8", "AMX-INT8"))
-            if flag in flags]
-    return field("model name") + (f" with {', '.join(int8)}" if int8 else " without int8 dot-product instructions")
+    have = cpu.flags()
+    int8 = [label for flag, label in cpu.INT8_DOT_PRODUCT if flag in have]
+    return name + (f" with {', '.join(int8)}" if int8 else " without int8 dot-product instructions")
 
 
 def median_rounds(rows):

@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from training import cpu
 from training.chip import INPUT
 from training.degrade import degrade
 
@@ -26,12 +27,8 @@ def session_options(threads):
     (src/runtime/mod.rs), and features match those of a VNNI CPU."""
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        flags = []
-    if flags and not {"avx512_vnni", "avx_vnni"} & set(flags):  # x86 ("flags"), without VNNI
+    flags = cpu.flags()
+    if flags and not cpu.VNNI & flags:  # x86 (it reports "flags"), without VNNI
         so.add_session_config_entry("session.x64quantprecision", "1")
     return so
 
