@@ -15,13 +15,20 @@ images, so that the difference alignment makes is measured, not assumed:
                  (--scenes: 640x480 JPEG, a smooth random background, the chip
                  scaled by 0.5-1.3 at a random place), so the face is found,
                  aligned and resampled like any face in a photo; needs Pillow.
+                 The face scored is the most confident one whose box centre
+                 lies inside the pasted chip.
+  * `scene_stripes`, `scene_photo` (--backgrounds stripes,photo): the same
+                 with other backgrounds: sinusoidal stripes or checks of two
+                 random colours (no surround training/context.py trains
+                 with); a part of one of the group photos in
+                 ../shared/datasets/photos, blurred (radius 6).
 
 `--aligned-dir DIR` takes the `aligned` inputs from DIR (chips the SDK has
 already aligned to the classifier's template, e.g. training/out/chips186)
 instead of the raw UTKFace chips.
 
 Writes JSON to stdout.
-    python3 tools/evaluate_sdk.py [--samples 1000] [--scenes] [--aligned-dir DIR] [--classifier fast]
+    python3 tools/evaluate_sdk.py [--samples 1000] [--scenes] [--backgrounds stripes,photo] [--aligned-dir DIR] [--classifier fast]
 """
 import argparse
 import csv
@@ -34,30 +41,81 @@ import cli_json
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(cli, paths, aligned, classifier):
-    options = ["--classifier", classifier] + (["--aligned"] if aligned else [])
-    return {rec["image"]: rec["faces"][0] if rec["faces"] else None
-            for rec in cli_json.records(cli, "analyze", paths, options)}
+MODELS = []  # `--models DIR` for the CLI, when given
 
 
-def make_scenes(paths, dest, seed):
-    """Each chip pasted into its own 640x480 JPEG; returns the scene paths."""
+def run(cli, paths, aligned, classifier, places=None):
+    """The first face of each image (faces come best first), or with `places` (image ->
+    (x, y, side) of the pasted chip) the first whose box centre lies inside the chip."""
+    options = MODELS + ["--classifier", classifier] + (["--aligned"] if aligned else [])
+
+    def pick(rec):
+        faces = rec["faces"]
+        if places is not None:
+            x, y, side = places[rec["image"]]
+            faces = [f for f in faces
+                     if x <= (f["box"][0] + f["box"][2]) / 2 <= x + side and y <= (f["box"][1] + f["box"][3]) / 2 <= y + side]
+        return faces[0] if faces else None
+    return {rec["image"]: pick(rec) for rec in cli_json.records(cli, "analyze", paths, options)}
+
+
+def smooth_background(rng, photos):
     from PIL import Image, ImageFilter
+    base = Image.new("RGB", (8, 6))
+    base.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(48)])
+    return base.resize((640, 480), Image.BICUBIC).filter(ImageFilter.GaussianBlur(8))
+
+
+def stripes_background(rng, photos):
+    import numpy as np
+    from PIL import Image
+    yy, xx = np.mgrid[0:480, 0:640].astype(np.float32)
+    a, b = (np.array([rng.randrange(256) for _ in range(3)], np.float32) for _ in range(2))
+    freq, angle = rng.uniform(0.02, 0.3), rng.uniform(0, np.pi)
+    t = np.sin((np.cos(angle) * xx + np.sin(angle) * yy) * freq)
+    if rng.random() < 0.5:  # checks
+        t = t * np.sin((-np.sin(angle) * xx + np.cos(angle) * yy) * freq)
+    noise = np.array([rng.gauss(0, 4) for _ in range(64)], np.float32)
+    c = a + (b - a) * ((t + 1) / 2)[..., None] + noise[(xx.astype(int) * 7 + yy.astype(int) * 13) % 64][..., None]
+    return Image.fromarray(np.clip(c, 0, 255).astype(np.uint8))
+
+
+def photo_background(rng, photos):
+    from PIL import Image, ImageFilter
+    p = photos[rng.randrange(len(photos))]
+    zoom = rng.uniform(1.0, 2.0)
+    w, h = max(int(p.width * zoom), 640), max(int(p.height * zoom), 480)
+    p = p.resize((w, h), Image.BILINEAR)
+    x, y = rng.randrange(w - 640 + 1), rng.randrange(h - 480 + 1)
+    return p.crop((x, y, x + 640, y + 480)).filter(ImageFilter.GaussianBlur(6))
+
+
+BACKGROUNDS = {"smooth": smooth_background, "stripes": stripes_background, "photo": photo_background}
+
+
+def make_scenes(paths, dest, seed, background="smooth"):
+    """Each chip pasted into its own 640x480 JPEG; returns the scene paths and where each chip lies."""
+    from PIL import Image
     rng = random.Random(seed)
+    dest = os.path.join(dest, background) if background != "smooth" else dest
     os.makedirs(dest, exist_ok=True)
-    scenes = []
+    photos = []
+    if background == "photo":
+        folder = os.path.join(ROOT, "..", "shared", "datasets", "photos")
+        photos = [Image.open(os.path.join(folder, n)).convert("RGB") for n in sorted(os.listdir(folder)) if n.endswith(".jpg")]
+    scenes, places = [], {}
     for p in paths:
-        base = Image.new("RGB", (8, 6))
-        base.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(48)])
-        canvas = base.resize((640, 480), Image.BICUBIC).filter(ImageFilter.GaussianBlur(8))
+        canvas = BACKGROUNDS[background](rng, photos)
         chip = Image.open(p).convert("RGB")
         side = int(chip.width * rng.uniform(0.5, 1.3))
         chip = chip.resize((side, side), Image.BICUBIC)
-        canvas.paste(chip, (rng.randrange(640 - side), rng.randrange(480 - side)))
+        x, y = rng.randrange(640 - side), rng.randrange(480 - side)
+        canvas.paste(chip, (x, y))
         out = os.path.join(dest, os.path.basename(p) + ".scene.jpg")
         canvas.save(out, quality=92)
         scenes.append(out)
-    return scenes
+        places[out] = (x, y, side)
+    return scenes, places
 
 
 def score(rows, preds, paths):
@@ -88,10 +146,14 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--cli", default=os.path.join(ROOT, "target", "release", "faceless"))
     ap.add_argument("--classifier", default="accurate", help="the CLI's --classifier")
+    ap.add_argument("--models", help="the CLI's --models (default: its embedded models)")
     ap.add_argument("--aligned-dir", help="take the --aligned inputs from here (same file names)")
     ap.add_argument("--scenes", action="store_true", help="also measure the chips pasted into larger photos")
     ap.add_argument("--scene-dir", default=os.path.join(ROOT, "training", "out", "scenes"))
+    ap.add_argument("--backgrounds", default="", help="also these scene backgrounds (stripes, photo), comma-separated")
     a = ap.parse_args()
+    if a.models:
+        MODELS.extend(["--models", a.models])
     with open(a.manifest, newline="") as f:
         test = [r for r in csv.DictReader(f) if r["split"] == "test"]
     random.Random(a.seed).shuffle(test)
@@ -105,8 +167,11 @@ def main():
     aligned = [os.path.join(a.aligned_dir, r["file"]) for r in test] if a.aligned_dir else paths
     result["aligned"] = score(rows, run(a.cli, aligned, True, a.classifier), aligned)
     if a.scenes:
-        scenes = make_scenes(paths, a.scene_dir, a.seed)
-        result["scene"] = score(rows, run(a.cli, scenes, False, a.classifier), scenes)
+        scenes, places = make_scenes(paths, a.scene_dir, a.seed)
+        result["scene"] = score(rows, run(a.cli, scenes, False, a.classifier, places), scenes)
+    for background in filter(None, a.backgrounds.split(",")):
+        scenes, places = make_scenes(paths, a.scene_dir, a.seed, background)
+        result["scene_" + background] = score(rows, run(a.cli, scenes, False, a.classifier, places), scenes)
     print(json.dumps(result, indent=2))
 
 
