@@ -67,7 +67,7 @@ fn both_classifiers_give_calibrated_answers_on_the_sample() {
 fn each_choice_reports_its_own_manifest() {
     let accurate = manifest("classifier");
     let fast = manifest("classifier-fast");
-    assert_eq!(fast["version"], "2.5.0+fast");
+    assert_eq!(fast["version"], "2.5.1+fast");
     let a = pipeline(ClassifierChoice::Accurate);
     let f = pipeline(ClassifierChoice::Fast);
     assert_eq!(a.model_version().1, accurate["version"].as_str().unwrap());

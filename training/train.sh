@@ -22,7 +22,7 @@
 #   7. training.heads: heads fitted on the float features, fused, calibrated and
 #      measured on the int8 ones, exported to models/classifier/;
 #   8. steps 4 to 7 again for the `fast` classifier (the MobileNet on the chip as it
-#      is, two CNN members): models/classifier-fast/; training.card: MODEL_CARD.md.
+#      is, two CNN members; 7-bit weights): models/classifier-fast/; training.card: MODEL_CARD.md.
 # The SDK-path and external figures of the card are refreshed after a release
 # build by tools/evaluate_sdk.py, tools/evaluate_external.py and bench/classifier.py
 # (training/README.md).
@@ -98,7 +98,7 @@ MODEL=$out/backbones-fast.onnx run_features fast_utk_degraded_eval --chips $chip
 [ -f $feat/fast_ff_clean.npz ] ||
   "$PYTHON" -m training.features --model $out/backbones-fast.onnx --chips $ff --files $out/ff_files.txt --out $feat/fast_ff_clean.npz
 [ -f $out/backbones-fast-int8.onnx ] ||
-  "$PYTHON" -m training.quantize --classifier fast --out $out/backbones-fast-int8.onnx --chips $chips --template $out/input_template.json
+  "$PYTHON" -m training.quantize --classifier fast --reduce-range --out $out/backbones-fast-int8.onnx --chips $chips --template $out/input_template.json
 MODEL=$out/backbones-fast-int8.onnx run_features fast_int8_utk_clean --chips $chips --splits val,test
 MODEL=$out/backbones-fast-int8.onnx run_features fast_int8_utk_degraded_eval --chips $chips --splits val,test --degrade --seed 23
 [ -f $feat/fast_int8_ff_clean.npz ] ||
