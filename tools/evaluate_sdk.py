@@ -41,13 +41,11 @@ import cli_json
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-MODELS = []  # `--models DIR` for the CLI, when given
-
-
-def run(cli, paths, aligned, classifier, places=None):
+def run(cli, models, paths, aligned, classifier, places=None):
     """The first face of each image (faces come best first), or with `places` (image ->
-    (x, y, side) of the pasted chip) the first whose box centre lies inside the chip."""
-    options = MODELS + ["--classifier", classifier] + (["--aligned"] if aligned else [])
+    (x, y, side) of the pasted chip) the first whose box centre lies inside the chip.
+    `models`: the CLI's --models, or None for its embedded models."""
+    options = (["--models", models] if models else []) + ["--classifier", classifier] + (["--aligned"] if aligned else [])
 
     def pick(rec):
         faces = rec["faces"]
@@ -152,8 +150,6 @@ def main():
     ap.add_argument("--scene-dir", default=os.path.join(ROOT, "training", "out", "scenes"))
     ap.add_argument("--backgrounds", default="", help="also these scene backgrounds (stripes, photo), comma-separated")
     a = ap.parse_args()
-    if a.models:
-        MODELS.extend(["--models", a.models])
     with open(a.manifest, newline="") as f:
         test = [r for r in csv.DictReader(f) if r["split"] == "test"]
     random.Random(a.seed).shuffle(test)
@@ -162,16 +158,16 @@ def main():
     rows = [(int(r["age"]), int(r["gender"]), int(r["ethnicity"]), int(r["age_group"])) for r in test]
     result = {
         "split": "test", "seed": a.seed,
-        "pipeline": score(rows, run(a.cli, paths, False, a.classifier), paths),
+        "pipeline": score(rows, run(a.cli, a.models, paths, False, a.classifier), paths),
     }
     aligned = [os.path.join(a.aligned_dir, r["file"]) for r in test] if a.aligned_dir else paths
-    result["aligned"] = score(rows, run(a.cli, aligned, True, a.classifier), aligned)
+    result["aligned"] = score(rows, run(a.cli, a.models, aligned, True, a.classifier), aligned)
     if a.scenes:
         scenes, places = make_scenes(paths, a.scene_dir, a.seed)
-        result["scene"] = score(rows, run(a.cli, scenes, False, a.classifier, places), scenes)
+        result["scene"] = score(rows, run(a.cli, a.models, scenes, False, a.classifier, places), scenes)
     for background in filter(None, a.backgrounds.split(",")):
         scenes, places = make_scenes(paths, a.scene_dir, a.seed, background)
-        result["scene_" + background] = score(rows, run(a.cli, scenes, False, a.classifier, places), scenes)
+        result["scene_" + background] = score(rows, run(a.cli, a.models, scenes, False, a.classifier, places), scenes)
     print(json.dumps(result, indent=2))
 
 
