@@ -81,7 +81,7 @@ run_features utk_degraded_eval --chips $chips --splits val,test --degrade --seed
 [ -f $feat/ff_clean.npz ] ||
   "$PYTHON" -m training.features --model $out/backbones.onnx --chips $ff --files $out/ff_files.txt --out $feat/ff_clean.npz
 
-[ -f $out/backbones-int8.onnx ] || "$PYTHON" -m training.quantize --out $out/backbones-int8.onnx --chips $chips --template $out/input_template.json
+[ -f $out/backbones-int8.onnx ] || "$PYTHON" -m training.quantize --reduce-range --out $out/backbones-int8.onnx --chips $chips --template $out/input_template.json
 MODEL=$out/backbones-int8.onnx run_features int8_utk_clean --chips $chips --splits val,test
 MODEL=$out/backbones-int8.onnx run_features int8_utk_degraded_eval --chips $chips --splits val,test --degrade --seed 23
 [ -f $feat/int8_ff_clean.npz ] ||
