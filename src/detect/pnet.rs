@@ -226,62 +226,83 @@ fn tiles(ws: usize, max_columns: usize) -> Vec<Span> {
 /// Buffers one thread reuses across its P-Net runs.
 #[derive(Default)]
 pub(crate) struct Scratch {
+    /// The band's resized rows, tile after tile, each tile's columns planar
+    /// (channel after channel): every run's input is one slice of it.
     input: Vec<f32>,
     /// The previous run's input, and its band: the next band of the same
     /// level starts inside it, and copies those rows instead of resizing
     /// them again (consecutive bands share P-Net's receptive field, 10 rows).
     previous: Vec<f32>,
     held: Option<Band>,
-    /// One tile's columns of `input`, when the band is wider than one tile.
-    tile: Vec<f32>,
     resample: resample::Scratch,
 }
 
 impl Scratch {
-    /// Fills `input` with resized rows `r0..r1` of `band`'s level, planar.
-    fn resize(&mut self, img: &Frame<'_>, band: &Band, sweep: &Sweep) {
+    /// Fills `input` with resized rows `r0..r1` of `band`'s level, `tiles`
+    /// (the band's) one after the other, each planar: each tile is resized
+    /// into place, not copied out of a whole-width band.
+    fn resize(&mut self, img: &Frame<'_>, band: &Band, tiles: &[Span], sweep: &Sweep) {
         let (w, h) = img.dimensions();
         let Band { ws, hs, r0, r1, .. } = *band;
         let rows = r1 - r0;
         std::mem::swap(&mut self.input, &mut self.previous);
         // Every value is written below: the copy or the resize fills each
         // row of each plane, so stale values need no zeroing first.
-        self.input.resize(3 * ws * rows, 0.0);
-        let plane = ws * rows;
+        let columns: usize = tiles.iter().map(|t| t.p1 - t.p0).sum();
+        self.input.resize(3 * columns * rows, 0.0);
         if let Some(level) = sweep.level(img, band) {
-            for c in 0..3 {
-                let src = &level[c * ws * hs + ws * r0..][..plane];
-                self.input[c * plane..][..plane].copy_from_slice(src);
+            let mut at = 0;
+            for t in tiles {
+                let width = t.p1 - t.p0;
+                for c in 0..3 {
+                    for y in r0..r1 {
+                        let src = &level[c * ws * hs + ws * y + t.p0..][..width];
+                        self.input[at..at + width].copy_from_slice(src);
+                        at += width;
+                    }
+                }
             }
             self.held = Some(*band);
             return;
         }
-        // Rows `r0..from` are the end of the previous band of this level.
+        // Rows `r0..from` are the end of the previous band of this level
+        // (the same width, so the same tiles).
         let from = match self.held.take() {
             Some(p) if p.scale == band.scale && p.r0 <= r0 && r0 < p.r1 && p.r1 <= r1 => {
-                let held_plane = ws * (p.r1 - p.r0);
-                let n = ws * (p.r1 - r0);
-                for c in 0..3 {
-                    let src = &self.previous[c * held_plane + ws * (r0 - p.r0)..][..n];
-                    self.input[c * plane..][..n].copy_from_slice(src);
+                let held = p.r1 - p.r0;
+                let (mut old, mut new) = (0, 0);
+                for t in tiles {
+                    let width = t.p1 - t.p0;
+                    let n = width * (p.r1 - r0);
+                    for c in 0..3 {
+                        let src = &self.previous[old + width * (c * held + r0 - p.r0)..][..n];
+                        self.input[new + width * c * rows..][..n].copy_from_slice(src);
+                    }
+                    old += 3 * width * held;
+                    new += 3 * width * rows;
                 }
                 p.r1
             }
             _ => r0,
         };
         if from < r1 {
-            area_resize_rows_into(
-                img,
-                (0, 0, w as usize, h as usize),
-                ws,
-                hs,
-                from..r1,
-                Planes {
-                    data: &mut self.input[ws * (from - r0)..],
-                    plane,
-                },
-                &mut self.resample,
-            );
+            let mut at = 0;
+            for t in tiles {
+                let plane = (t.p1 - t.p0) * rows;
+                area_resize_rows_into(
+                    img,
+                    (0, 0, w as usize, h as usize),
+                    (ws, hs),
+                    from..r1,
+                    t.p0..t.p1,
+                    Planes {
+                        data: &mut self.input[at + (t.p1 - t.p0) * (from - r0)..],
+                        plane,
+                    },
+                    &mut self.resample,
+                );
+                at += 3 * plane;
+            }
         }
         self.held = Some(*band);
     }
@@ -299,22 +320,15 @@ pub(crate) fn run_band(
 ) -> Result<Vec<Candidate>> {
     let Band { ws, r0, r1, .. } = *band;
     let rows = r1 - r0;
-    scratch.resize(img, band, sweep);
     let tiles = tiles(ws, TILE_COLUMNS);
+    scratch.resize(img, band, &tiles, sweep);
     // (grid row in the band, grid column, candidate)
     let mut found = Vec::new();
+    let mut inputs = scratch.input.as_slice();
     for tile in &tiles {
         let width = tile.p1 - tile.p0;
-        let input = if tiles.len() == 1 {
-            &scratch.input
-        } else {
-            // Planar rows of the tile's columns, channel after channel.
-            scratch.tile.clear();
-            for row in scratch.input.chunks_exact(ws) {
-                scratch.tile.extend_from_slice(&row[tile.p0..tile.p1]);
-            }
-            &scratch.tile
-        };
+        let (input, rest) = inputs.split_at(3 * rows * width);
+        inputs = rest;
         let out = inference::run(session, "pnet", [1, 3, rows, width], input, &OUTPUTS)?;
         scan(&out[0], band, tile, opts, &mut found)?;
     }
@@ -581,11 +595,40 @@ mod tests {
         for run in runs(&plan, 1) {
             for band in &plan[run] {
                 let overlaps = reused.held.is_some_and(|p| p.scale == band.scale);
-                reused.resize(&img, band, &sweep);
+                let tiles = tiles(band.ws, TILE_COLUMNS);
+                reused.resize(&img, band, &tiles, &sweep);
                 let mut fresh = Scratch::default();
-                fresh.resize(&img, band, &none);
+                fresh.resize(&img, band, &tiles, &none);
                 assert_eq!(reused.input, fresh.input, "{band:?}");
                 copies += usize::from(overlaps);
+                // Each tile holds its columns of the whole-width band.
+                let rows = band.r1 - band.r0;
+                let plane = band.ws * rows;
+                let mut whole = vec![0f32; 3 * plane];
+                resample::area_resize_rows_into(
+                    &img,
+                    (0, 0, 1500, 700),
+                    (band.ws, band.hs),
+                    band.r0..band.r1,
+                    0..band.ws,
+                    Planes {
+                        data: &mut whole,
+                        plane,
+                    },
+                    &mut resample::Scratch::default(),
+                );
+                let mut slots = fresh.input.as_slice();
+                for t in &tiles {
+                    let (slot, rest) = slots.split_at(3 * rows * (t.p1 - t.p0));
+                    slots = rest;
+                    let expected: Vec<f32> = whole
+                        .chunks_exact(band.ws)
+                        .flat_map(|row| &row[t.p0..t.p1])
+                        .copied()
+                        .collect();
+                    assert_eq!(slot, expected.as_slice(), "{band:?} {t:?}");
+                }
+                assert!(slots.is_empty());
             }
         }
         // In one thread every band but each level's first starts in the one before.

@@ -34,7 +34,15 @@ pub(crate) fn area_resize_into(
 ) {
     let plane = out_w * out_h;
     let dst = Planes { data: dst, plane };
-    area_resize_rows_into(img, region, out_w, out_h, 0..out_h, dst, scratch);
+    area_resize_rows_into(
+        img,
+        region,
+        (out_w, out_h),
+        0..out_h,
+        0..out_w,
+        dst,
+        scratch,
+    );
 }
 
 /// Buffers a caller reuses across resizes: one source row of sums, narrow
@@ -54,9 +62,10 @@ pub(crate) struct Planes<'a> {
     pub plane: usize,
 }
 
-/// Like [`area_resize_into`], but only output rows `rows` of the `out_w ×
-/// out_h` result, written into `dst` (`2 × plane + out_w × rows.len()`
-/// values at least).
+/// Like [`area_resize_into`], but only output rows `rows` and columns
+/// `cols` of the `out_w × out_h` result, written into `dst` (rows
+/// `cols.len()` values long, `2 × plane + cols.len() × rows.len()` values at
+/// least): P-Net's tiles, each resized where its run reads it.
 ///
 /// Window sums are exact integers and each output is one division, so the
 /// result is the exact average rounded once (the reference sums in float;
@@ -66,16 +75,17 @@ pub(crate) struct Planes<'a> {
 pub(crate) fn area_resize_rows_into(
     img: &Frame<'_>,
     (x0, y0, x1, y1): (usize, usize, usize, usize),
-    out_w: usize,
-    out_h: usize,
+    (out_w, out_h): (usize, usize),
     rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
     Planes { data: dst, plane }: Planes<'_>,
     scratch: &mut Scratch,
 ) {
     let (in_w, in_h) = (x1 - x0, y1 - y0);
-    let band_h = rows.len();
+    let (band_h, width) = (rows.len(), cols.len());
     debug_assert!(in_w > 0 && in_h > 0 && rows.end <= out_h);
-    debug_assert!(plane >= out_w * band_h && dst.len() >= 2 * plane + out_w * band_h);
+    debug_assert!(!cols.is_empty() && cols.end <= out_w);
+    debug_assert!(plane >= width * band_h && dst.len() >= 2 * plane + width * band_h);
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
     let Scratch {
@@ -83,19 +93,20 @@ pub(crate) fn area_resize_rows_into(
         wide,
         columns,
     } = scratch;
-    if (columns.in_w, columns.windows.len()) != (in_w, out_w) {
-        columns.reset(in_w, out_w);
+    if columns.key != (in_w, out_w, cols.start, cols.end) {
+        columns.reset_part(in_w, out_w, cols);
     }
-    let line_len = in_w * 3;
+    // The source columns the windows read, from the first window's start.
+    let (first, line_len) = (x0 + columns.first, columns.in_w * 3);
     for (by, oy) in rows.enumerate() {
         // Vertical: the row window's sum for every source column; in u16
         // (twice the SIMD lanes) while the window cannot overflow it.
         let (s, e) = window(oy, in_h, out_h);
         let source = |y: usize| {
-            let start = (y0 + y) * stride + x0 * 3;
+            let start = (y0 + y) * stride + first * 3;
             &raw[start..start + line_len]
         };
-        let dst_row = &mut dst[by * out_w..];
+        let dst_row = &mut dst[by * width..];
         if e - s <= NARROW_ROWS {
             narrow.clear();
             narrow.resize(line_len, 0);
@@ -271,7 +282,13 @@ unsafe fn add_rows_avx2<A: Accumulator>(acc: &mut [A], row: &[u8]) {
 /// their sums.
 #[derive(Default)]
 struct Columns {
+    /// What the windows were made for: input and output widths, and the
+    /// output columns' range.
+    key: (usize, usize, usize, usize),
+    /// The source columns the windows span, from `first` on.
     in_w: usize,
+    first: usize,
+    /// From `first`.
     windows: Vec<(usize, usize)>,
     /// The widest window, in pixels.
     widest: usize,
@@ -295,10 +312,22 @@ impl Columns {
     /// buffers of the previous ones (R-Net and O-Net crops change sizes at
     /// every face).
     fn reset(&mut self, in_w: usize, out_w: usize) {
-        self.in_w = in_w;
+        self.reset_part(in_w, out_w, 0..out_w);
+    }
+
+    /// The windows of output columns `cols` only, counted from the first
+    /// one's first input column (P-Net's tiles).
+    fn reset_part(&mut self, in_w: usize, out_w: usize, cols: std::ops::Range<usize>) {
+        self.key = (in_w, out_w, cols.start, cols.end);
+        let first = window(cols.start, in_w, out_w).0;
+        self.first = first;
+        self.in_w = window(cols.end - 1, in_w, out_w).1 - first;
         self.windows.clear();
-        self.windows
-            .extend((0..out_w).map(|i| window(i, in_w, out_w)));
+        self.windows.extend(cols.map(|i| {
+            let (s, e) = window(i, in_w, out_w);
+            (s - first, e - first)
+        }));
+        let in_w = self.in_w;
         self.widest = self.windows.iter().map(|&(s, e)| e - s).max().unwrap_or(1);
         self.widths.clear();
         self.widths
@@ -310,8 +339,8 @@ impl Columns {
         self.starts3
             .extend(self.windows.iter().map(|&(s, _)| (3 * s) as i32));
         self.inside = self.windows.iter().filter(|&&(_, e)| e < in_w).count();
-        self.sums.resize(3 * out_w, 0.0);
-        self.sums32.resize(3 * out_w, 0.0);
+        self.sums.resize(3 * self.windows.len(), 0.0);
+        self.sums32.resize(3 * self.windows.len(), 0.0);
     }
 
     /// Each column window's sum over the row sums `row_sums` (of `rows`
@@ -775,9 +804,9 @@ mod tests {
                 area_resize_rows_into(
                     &img,
                     (2, 1, 37, 29),
-                    out_w,
-                    out_h,
+                    (out_w, out_h),
                     rows,
+                    0..out_w,
                     Planes {
                         data: &mut part,
                         plane,
@@ -789,6 +818,58 @@ mod tests {
                         let a = &part[(c * band.len() + i) * out_w..][..out_w];
                         let b = &whole[(c * out_h + y) * out_w..][..out_w];
                         assert_eq!(a, b);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn column_parts_equal_the_whole() {
+        let img = RgbImage::from_fn(61, 23, |x, y| {
+            image::Rgb([
+                (x * 5 + y * 11) as u8,
+                (x * y + 3) as u8,
+                (x ^ (y * 3)) as u8,
+            ])
+        });
+        let img = frame(&img);
+        let mut scratch = Scratch::default();
+        // Narrower, as wide as, and wider than the region; parts of one
+        // column, the first, the last, and overlapping ones (P-Net's tiles).
+        for (out_w, out_h) in [(17, 9), (58, 21), (80, 30)] {
+            let mut whole = vec![0f32; 3 * out_w * out_h];
+            let region = (3, 1, 61, 23);
+            area_resize_into(
+                &img,
+                region,
+                out_w,
+                out_h,
+                &mut whole,
+                &mut Scratch::default(),
+            );
+            for cols in [0..1, 0..5, 4..12, 9..out_w, out_w - 1..out_w, 0..out_w] {
+                let rows = 2..out_h;
+                let width = cols.len();
+                let plane = width * rows.len();
+                let mut part = vec![0f32; 3 * plane];
+                area_resize_rows_into(
+                    &img,
+                    region,
+                    (out_w, out_h),
+                    rows.clone(),
+                    cols.clone(),
+                    Planes {
+                        data: &mut part,
+                        plane,
+                    },
+                    &mut scratch,
+                );
+                for c in 0..3 {
+                    for (i, y) in rows.clone().enumerate() {
+                        let a = &part[c * plane + i * width..][..width];
+                        let b = &whole[(c * out_h + y) * out_w + cols.start..][..width];
+                        assert_eq!(a, b, "{out_w}x{out_h} columns {cols:?} row {y}");
                     }
                 }
             }
