@@ -20,7 +20,8 @@
 # photo made here (target/bench/, not committed) from BENCH_SOURCE (default
 # ../shared/datasets/photos/facenet_multiface.jpg, else the first IMAGE).
 # --flat N: RSS growth over N images through one pipeline (default 2000).
-# The peer needs torch 2.2.2 + facenet-pytorch 2.6.0: set BENCH_PYTHON to a
+# The peer needs torch 2.2.2 + facenet-pytorch 2.6.0 (and onnx 1.16.2 for
+# bench/classifier.py): set BENCH_PYTHON to a
 # python that has them, or this script creates .venv-bench/ (~2.8 GB of wheels).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,9 +44,10 @@ fi
 py="${BENCH_PYTHON:-}"
 if [ -z "$py" ]; then
     py="$root/.venv-bench/bin/python"
-    if ! "$py" -c "import facenet_pytorch, torch, onnxruntime" 2>/dev/null; then
+    if ! "$py" -c "import facenet_pytorch, torch, onnxruntime, onnx" 2>/dev/null; then
         python3 -m venv .venv-bench
-        .venv-bench/bin/pip install -q torch==2.2.2 torchvision==0.17.2 facenet-pytorch==2.6.0 "numpy<2" Pillow==10.2.0 onnxruntime==1.31.1
+        # onnx: bench/classifier.py cuts the pretrained networks out of the training's graph.
+        .venv-bench/bin/pip install -q torch==2.2.2 torchvision==0.17.2 facenet-pytorch==2.6.0 "numpy<2" Pillow==10.2.0 onnxruntime==1.31.1 onnx==1.16.2
     fi
 fi
 
