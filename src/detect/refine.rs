@@ -15,16 +15,22 @@ pub(crate) fn crop_batch(
 ) -> (Vec<f32>, Vec<Candidate>) {
     let (w, h) = img.dimensions();
     let per = 3 * side * side;
-    let mut data = Vec::with_capacity(candidates.len() * per);
     let mut kept = Vec::with_capacity(candidates.len());
-    let mut scratch = Scratch::default();
+    let mut regions = Vec::with_capacity(candidates.len());
     for c in candidates {
         if let Some(region) = crop_region(c, w, h) {
-            let start = data.len();
-            data.resize(start + per, 0.0);
-            area_resize_into(img, region, side, side, &mut data[start..], &mut scratch);
+            regions.push((kept.len(), region));
             kept.push(*c);
         }
+    }
+    // Cut top to bottom, not in score order: overlapping boxes (most of
+    // them) then read image rows still in the CPU's caches.
+    regions.sort_unstable_by_key(|&(_, (x0, y0, _, _))| (y0, x0));
+    let mut data = vec![0.0; kept.len() * per];
+    let mut scratch = Scratch::default();
+    for (slot, region) in regions {
+        let dst = &mut data[slot * per..(slot + 1) * per];
+        area_resize_into(img, region, side, side, dst, &mut scratch);
     }
     (data, kept)
 }
