@@ -97,7 +97,7 @@ pub(crate) fn area_resize_rows_into(
         columns.reset_part(in_w, out_w, cols);
     }
     // The source columns the windows read, from the first window's start.
-    let (first, line_len) = (x0 + columns.first, columns.in_w * 3);
+    let (first, line_len) = (x0 + columns.first, columns.span * 3);
     for (by, oy) in rows.enumerate() {
         // Vertical: the row window's sum for every source column; in u16
         // (twice the SIMD lanes) while the window cannot overflow it.
@@ -285,8 +285,8 @@ struct Columns {
     /// What the windows were made for: input and output widths, and the
     /// output columns' range.
     key: (usize, usize, usize, usize),
-    /// The source columns the windows span, from `first` on.
-    in_w: usize,
+    /// How many source columns the windows span, from `first` on.
+    span: usize,
     first: usize,
     /// From `first`.
     windows: Vec<(usize, usize)>,
@@ -321,13 +321,12 @@ impl Columns {
         self.key = (in_w, out_w, cols.start, cols.end);
         let first = window(cols.start, in_w, out_w).0;
         self.first = first;
-        self.in_w = window(cols.end - 1, in_w, out_w).1 - first;
+        self.span = window(cols.end - 1, in_w, out_w).1 - first;
         self.windows.clear();
         self.windows.extend(cols.map(|i| {
             let (s, e) = window(i, in_w, out_w);
             (s - first, e - first)
         }));
-        let in_w = self.in_w;
         self.widest = self.windows.iter().map(|&(s, e)| e - s).max().unwrap_or(1);
         self.widths.clear();
         self.widths
@@ -338,7 +337,7 @@ impl Columns {
         self.starts3.clear();
         self.starts3
             .extend(self.windows.iter().map(|&(s, _)| (3 * s) as i32));
-        self.inside = self.windows.iter().filter(|&&(_, e)| e < in_w).count();
+        self.inside = self.windows.iter().filter(|&&(_, e)| e < self.span).count();
         self.sums.resize(3 * self.windows.len(), 0.0);
         self.sums32.resize(3 * self.windows.len(), 0.0);
     }
@@ -365,11 +364,11 @@ impl Columns {
             let mut done = 0;
             #[cfg(target_arch = "x86_64")]
             if self.widest <= GATHER_WIDEST
-                && 3 * self.in_w < i32::MAX as usize / 4
+                && 3 * self.span < i32::MAX as usize / 4
                 && std::arch::is_x86_feature_detected!("avx2")
             {
                 // SAFETY: the CPU supports AVX2 (checked just above); the
-                // windows index `row_sums`, `in_w` pixels wide.
+                // windows index `row_sums`, `span` pixels wide.
                 done = unsafe { gathered_average_avx2(self, row_sums, rows, plane, dst) };
             }
             let (sums, widths) = (&mut self.sums32, &self.widths32);
@@ -438,7 +437,7 @@ unsafe fn gathered_average_avx2<T: Accumulator>(
     dst: &mut [f32],
 ) -> usize {
     use std::arch::x86_64::*;
-    debug_assert_eq!(row_sums.len(), 3 * columns.in_w);
+    debug_assert_eq!(row_sums.len(), 3 * columns.span);
     // Windows whose every read stays inside the row: a u16 lane reads the
     // value after its own, so the row's last value is left to the scalar path.
     let safe = if T::BYTES == 2 {
