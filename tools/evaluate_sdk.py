@@ -162,12 +162,11 @@ def main():
     }
     aligned = [os.path.join(a.aligned_dir, r["file"]) for r in test] if a.aligned_dir else paths
     result["aligned"] = score(rows, run(a.cli, a.models, aligned, True, a.classifier), aligned)
-    if a.scenes:
-        scenes, places = make_scenes(paths, a.scene_dir, a.seed)
-        result["scene"] = score(rows, run(a.cli, a.models, scenes, False, a.classifier, places), scenes)
-    for background in filter(None, a.backgrounds.split(",")):
+    backgrounds = (["smooth"] if a.scenes else []) + [b for b in a.backgrounds.split(",") if b]
+    for background in backgrounds:
         scenes, places = make_scenes(paths, a.scene_dir, a.seed, background)
-        result["scene_" + background] = score(rows, run(a.cli, a.models, scenes, False, a.classifier, places), scenes)
+        key = "scene" if background == "smooth" else "scene_" + background
+        result[key] = score(rows, run(a.cli, a.models, scenes, False, a.classifier, places), scenes)
     print(json.dumps(result, indent=2))
 
 
