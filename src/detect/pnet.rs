@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use ort::session::Session;
 
 use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
-use super::resample::{self, area_resize_rows_into, Planes};
+use super::resample::{self, area_resize_rows_into, Part, Planes};
 use super::DetectorOptions;
 use crate::error::{Error, Result};
 use crate::inference::{self, Dim, Expect};
@@ -286,23 +286,29 @@ impl Scratch {
             _ => r0,
         };
         if from < r1 {
-            let mut at = 0;
+            // Each tile's rows go to its own slot, from row `from` on.
+            let mut parts = Vec::with_capacity(tiles.len());
+            let mut rest = self.input.as_mut_slice();
             for t in tiles {
                 let plane = (t.p1 - t.p0) * rows;
-                area_resize_rows_into(
-                    img,
-                    (0, 0, w as usize, h as usize),
-                    (ws, hs),
-                    from..r1,
-                    t.p0..t.p1,
-                    Planes {
-                        data: &mut self.input[at + (t.p1 - t.p0) * (from - r0)..],
+                let (slot, after) = std::mem::take(&mut rest).split_at_mut(3 * plane);
+                rest = after;
+                parts.push(Part {
+                    cols: t.p0..t.p1,
+                    dst: Planes {
+                        data: &mut slot[(t.p1 - t.p0) * (from - r0)..],
                         plane,
                     },
-                    &mut self.resample,
-                );
-                at += 3 * plane;
+                });
             }
+            area_resize_rows_into(
+                img,
+                (0, 0, w as usize, h as usize),
+                (ws, hs),
+                from..r1,
+                &mut parts,
+                &mut self.resample,
+            );
         }
         self.held = Some(*band);
     }
@@ -610,11 +616,13 @@ mod tests {
                     (0, 0, 1500, 700),
                     (band.ws, band.hs),
                     band.r0..band.r1,
-                    0..band.ws,
-                    Planes {
-                        data: &mut whole,
-                        plane,
-                    },
+                    &mut [Part {
+                        cols: 0..band.ws,
+                        dst: Planes {
+                            data: &mut whole,
+                            plane,
+                        },
+                    }],
                     &mut resample::Scratch::default(),
                 );
                 let mut slots = fresh.input.as_slice();

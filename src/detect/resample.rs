@@ -33,26 +33,21 @@ pub(crate) fn area_resize_into(
     scratch: &mut Scratch,
 ) {
     let plane = out_w * out_h;
-    let dst = Planes { data: dst, plane };
-    area_resize_rows_into(
-        img,
-        region,
-        (out_w, out_h),
-        0..out_h,
-        0..out_w,
-        dst,
-        scratch,
-    );
+    let mut whole = [Part {
+        cols: 0..out_w,
+        dst: Planes { data: dst, plane },
+    }];
+    area_resize_rows_into(img, region, (out_w, out_h), 0..out_h, &mut whole, scratch);
 }
 
 /// Buffers a caller reuses across resizes: one source row of sums, narrow
-/// or wide, and the column windows of the last input and output widths (a
+/// or wide, and the column windows of each part of the last resize (a
 /// pyramid level's bands share them).
 #[derive(Default)]
 pub(crate) struct Scratch {
     narrow: Vec<u16>,
     wide: Vec<u32>,
-    columns: Columns,
+    columns: Vec<Columns>,
 }
 
 /// Where resized rows go: row after row from the start of `data`, each
@@ -62,30 +57,34 @@ pub(crate) struct Planes<'a> {
     pub plane: usize,
 }
 
-/// Like [`area_resize_into`], but only output rows `rows` and columns
-/// `cols` of the `out_w × out_h` result, written into `dst` (rows
-/// `cols.len()` values long, `2 × plane + cols.len() × rows.len()` values at
-/// least): P-Net's tiles, each resized where its run reads it.
+/// Output columns `cols` of a resize, and where their rows go (rows
+/// `cols.len()` values long).
+pub(crate) struct Part<'a> {
+    pub cols: std::ops::Range<usize>,
+    pub dst: Planes<'a>,
+}
+
+/// Like [`area_resize_into`], but only output rows `rows`, and of them the
+/// columns of each of `parts` (overlapping or not), each
+/// written into its own `dst` (`2 × plane + cols.len() × rows.len()` values
+/// at least): P-Net's tiles, each resized where its run reads it.
 ///
 /// Window sums are exact integers and each output is one division, so the
 /// result is the exact average rounded once (the reference sums in float;
-/// the two differ in the last bits only). Rows are summed first: that pass
-/// reads every source pixel once per level but vectorises, and leaves the
-/// column windows to run once per output row, not per source row.
+/// the two differ in the last bits only). Rows are summed first, once for
+/// all parts over the columns they span together (whole source rows read
+/// in order, and the columns that tiles share summed once), and each part's
+/// column windows then run once per output row, not per source row.
 pub(crate) fn area_resize_rows_into(
     img: &Frame<'_>,
     (x0, y0, x1, y1): (usize, usize, usize, usize),
     (out_w, out_h): (usize, usize),
     rows: std::ops::Range<usize>,
-    cols: std::ops::Range<usize>,
-    Planes { data: dst, plane }: Planes<'_>,
+    parts: &mut [Part<'_>],
     scratch: &mut Scratch,
 ) {
     let (in_w, in_h) = (x1 - x0, y1 - y0);
-    let (band_h, width) = (rows.len(), cols.len());
-    debug_assert!(in_w > 0 && in_h > 0 && rows.end <= out_h);
-    debug_assert!(!cols.is_empty() && cols.end <= out_w);
-    debug_assert!(plane >= width * band_h && dst.len() >= 2 * plane + width * band_h);
+    debug_assert!(in_w > 0 && in_h > 0 && rows.end <= out_h && !parts.is_empty());
     let stride = img.width() as usize * 3;
     let raw = img.as_raw();
     let Scratch {
@@ -93,35 +92,67 @@ pub(crate) fn area_resize_rows_into(
         wide,
         columns,
     } = scratch;
-    if columns.key != (in_w, out_w, cols.start, cols.end) {
-        columns.reset_part(in_w, out_w, cols);
+    columns.resize_with(parts.len(), Columns::default);
+    for (part, columns) in parts.iter().zip(columns.iter_mut()) {
+        let (cols, band_h) = (&part.cols, rows.len());
+        debug_assert!(!cols.is_empty() && cols.end <= out_w);
+        debug_assert!(part.dst.plane >= cols.len() * band_h);
+        debug_assert!(part.dst.data.len() >= 2 * part.dst.plane + cols.len() * band_h);
+        if columns.key != (in_w, out_w, cols.start, cols.end) {
+            columns.reset_part(in_w, out_w, cols.clone());
+        }
     }
-    // The source columns the windows read, from the first window's start.
-    let (first, line_len) = (x0 + columns.first, columns.span * 3);
+    let columns = &mut columns[..parts.len()];
+    // The source columns the parts read together.
+    let first = columns.iter().map(|c| c.first).min().unwrap_or(0);
+    let end = columns
+        .iter()
+        .map(|c| c.first + c.span)
+        .max()
+        .unwrap_or(first);
+    let line_len = (end - first) * 3;
     for (by, oy) in rows.enumerate() {
         // Vertical: the row window's sum for every source column; in u16
         // (twice the SIMD lanes) while the window cannot overflow it.
         let (s, e) = window(oy, in_h, out_h);
         let source = |y: usize| {
-            let start = (y0 + y) * stride + first * 3;
+            let start = (y0 + y) * stride + (x0 + first) * 3;
             &raw[start..start + line_len]
         };
-        let dst_row = &mut dst[by * width..];
         if e - s <= NARROW_ROWS {
             narrow.clear();
             narrow.resize(line_len, 0);
             for y in s..e {
                 add_rows(narrow, source(y));
             }
-            columns.average(narrow, e - s, plane, dst_row);
+            average_parts(columns, parts, narrow, first, e - s, by);
         } else {
             wide.clear();
             wide.resize(line_len, 0);
             for y in s..e {
                 add_rows(wide, source(y));
             }
-            columns.average(wide, e - s, plane, dst_row);
+            average_parts(columns, parts, wide, first, e - s, by);
         }
+    }
+}
+
+/// Output row `by` of each part, from the row sums of the source columns
+/// from `first` on.
+fn average_parts<T: Accumulator>(
+    columns: &mut [Columns],
+    parts: &mut [Part<'_>],
+    row_sums: &[T],
+    first: usize,
+    rows: usize,
+    by: usize,
+) {
+    for (columns, part) in columns.iter_mut().zip(parts.iter_mut()) {
+        let at = (columns.first - first) * 3;
+        let sums = &row_sums[at..at + columns.span * 3];
+        let width = part.cols.len();
+        let dst_row = &mut part.dst.data[by * width..];
+        columns.average(sums, rows, part.dst.plane, dst_row);
     }
 }
 
@@ -221,6 +252,9 @@ trait Accumulator: Copy + Into<u64> {
     const BYTES: usize;
 
     fn add(self, v: u8) -> Self;
+
+    /// The value in f32 (exact: the sums averaged in f32 are below 2^24).
+    fn to_f32(self) -> f32;
 }
 
 impl Accumulator for u16 {
@@ -230,6 +264,11 @@ impl Accumulator for u16 {
     fn add(self, v: u8) -> u16 {
         self.wrapping_add(u16::from(v))
     }
+
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
 }
 
 impl Accumulator for u32 {
@@ -238,6 +277,11 @@ impl Accumulator for u32 {
     #[inline(always)]
     fn add(self, v: u8) -> u32 {
         self.wrapping_add(u32::from(v))
+    }
+
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self as f32
     }
 }
 
@@ -300,6 +344,15 @@ struct Columns {
     /// The windows that end before the row's last pixel: a u16 gather lane
     /// reads the value after its own.
     inside: usize,
+    /// Each window's first column counted from its group of eight's first
+    /// window's, as [`permuted_average_avx2`] takes it.
+    group_starts: Vec<i32>,
+    /// How many registers of eight columns the widest group of eight
+    /// windows reaches over, from its first window's start.
+    group_registers: usize,
+    /// The row's sums, channel after channel, in f32, each channel
+    /// [`PERMUTE_REGISTERS`] × 8 values longer than the row.
+    planar: Vec<f32>,
     sums: Vec<f64>,
     sums32: Vec<f32>,
 }
@@ -338,6 +391,14 @@ impl Columns {
         self.starts3
             .extend(self.windows.iter().map(|&(s, _)| (3 * s) as i32));
         self.inside = self.windows.iter().filter(|&&(_, e)| e < self.span).count();
+        self.group_starts.clear();
+        self.group_registers = 0;
+        for group in self.windows.chunks_exact(8) {
+            let base = group[0].0;
+            self.group_starts
+                .extend(group.iter().map(|&(s, _)| (s - base) as i32));
+            self.group_registers = self.group_registers.max((group[7].1 - base).div_ceil(8));
+        }
         self.sums.resize(3 * self.windows.len(), 0.0);
         self.sums32.resize(3 * self.windows.len(), 0.0);
     }
@@ -359,22 +420,28 @@ impl Columns {
         dst: &mut [f32],
     ) {
         let area = (rows * self.widest) as u64;
-        let windows = &self.windows;
         if area * 255 < F32_EXACT {
             let mut done = 0;
             #[cfg(target_arch = "x86_64")]
-            if self.widest <= GATHER_WIDEST
-                && 3 * self.span < i32::MAX as usize / 4
-                && std::arch::is_x86_feature_detected!("avx2")
-            {
-                // SAFETY: the CPU supports AVX2 (checked just above); the
-                // windows index `row_sums`, `span` pixels wide.
-                done = unsafe { gathered_average_avx2(self, row_sums, rows, plane, dst) };
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY (both): the CPU supports AVX2 (checked just above);
+                // the windows index `row_sums`, `span` pixels wide.
+                done = match self.group_registers {
+                    1 | 2 => unsafe {
+                        permuted_average_avx2::<T, 2>(self, row_sums, rows, plane, dst)
+                    },
+                    3 => unsafe { permuted_average_avx2::<T, 3>(self, row_sums, rows, plane, dst) },
+                    4 => unsafe { permuted_average_avx2::<T, 4>(self, row_sums, rows, plane, dst) },
+                    _ if self.widest <= GATHER_WIDEST && 3 * self.span < i32::MAX as usize / 4 => unsafe {
+                        gathered_average_avx2(self, row_sums, rows, plane, dst)
+                    },
+                    _ => 0,
+                };
             }
-            let (sums, widths) = (&mut self.sums32, &self.widths32);
+            let (windows, sums, widths) = (&self.windows, &mut self.sums32, &self.widths32);
             average_in(windows, done, row_sums, sums, widths, rows, plane, dst);
         } else {
-            let (sums, widths) = (&mut self.sums, &self.widths);
+            let (windows, sums, widths) = (&self.windows, &mut self.sums, &self.widths);
             average_in(windows, 0, row_sums, sums, widths, rows, plane, dst);
         }
     }
@@ -469,6 +536,81 @@ unsafe fn gathered_average_avx2<T: Accumulator>(
                 acc = _mm256_add_epi32(acc, _mm256_and_si256(v, low));
             }
             let avg = _mm256_div_ps(_mm256_cvtepi32_ps(acc), area);
+            let out = _mm256_mul_ps(_mm256_sub_ps(avg, mean), scale);
+            let d = &mut dst[c * plane + j..c * plane + j + 8];
+            _mm256_storeu_ps(d.as_mut_ptr(), out);
+        }
+    }
+    n
+}
+
+/// The most registers of eight columns [`permuted_average_avx2`] reads a
+/// group of eight windows from.
+const PERMUTE_REGISTERS: usize = 4;
+
+/// [`Columns::average`]'s f32 case for eight windows at a time without
+/// gathers: the row's sums are laid out channel by channel in f32 first
+/// (exact: every window's sum is below 2^24), then each group of eight
+/// windows loads the `R` registers of columns it spans and picks each
+/// window's `k`-th column out of them with lane permutes (the lanes past a
+/// window's width masked off). Gathers read one value a lane and cost about
+/// as much as the eight loads they replace; permutes are one instruction.
+/// Returns how many windows it did (a multiple of 8; the rest are left to
+/// the scalar path).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn permuted_average_avx2<T: Accumulator, const R: usize>(
+    columns: &mut Columns,
+    row_sums: &[T],
+    rows: usize,
+    plane: usize,
+    dst: &mut [f32],
+) -> usize {
+    use std::arch::x86_64::*;
+    debug_assert!(R >= columns.group_registers && R <= PERMUTE_REGISTERS);
+    let span = columns.span;
+    debug_assert_eq!(row_sums.len(), 3 * span);
+    // Room past the row for a group's last registers; what they read there
+    // is masked off.
+    let stride = span + 8 * PERMUTE_REGISTERS;
+    columns.planar.resize(3 * stride, 0.0);
+    let (red, rest) = columns.planar.split_at_mut(stride);
+    let (green, blue) = rest.split_at_mut(stride);
+    for (p, px) in row_sums.chunks_exact(3).enumerate() {
+        red[p] = px[0].to_f32();
+        green[p] = px[1].to_f32();
+        blue[p] = px[2].to_f32();
+    }
+    let n = columns.windows.len() / 8 * 8;
+    let rows_f = _mm256_set1_ps(rows as f32);
+    let (mean, scale) = (_mm256_set1_ps(MEAN), _mm256_set1_ps(SCALE));
+    let planar = columns.planar.as_ptr();
+    for j in (0..n).step_by(8) {
+        let base = columns.windows[j].0;
+        let starts = _mm256_loadu_si256(columns.group_starts.as_ptr().add(j).cast());
+        let widths32 = _mm256_loadu_ps(columns.widths32.as_ptr().add(j));
+        let widths = _mm256_cvttps_epi32(widths32);
+        let area = _mm256_mul_ps(rows_f, widths32);
+        for c in 0..3 {
+            // SAFETY: base + 8R <= span + 8 · PERMUTE_REGISTERS = stride.
+            let from = planar.add(c * stride + base);
+            let mut v = [_mm256_setzero_ps(); R];
+            for (r, reg) in v.iter_mut().enumerate() {
+                *reg = _mm256_loadu_ps(from.add(8 * r));
+            }
+            let mut acc = _mm256_setzero_ps();
+            for k in 0..columns.widest {
+                let at = _mm256_add_epi32(starts, _mm256_set1_epi32(k as i32));
+                let mut value = _mm256_permutevar8x32_ps(v[0], at);
+                for (r, &reg) in v.iter().enumerate().skip(1) {
+                    let here = _mm256_cmpgt_epi32(at, _mm256_set1_epi32(8 * r as i32 - 1));
+                    let picked = _mm256_permutevar8x32_ps(reg, at);
+                    value = _mm256_blendv_ps(value, picked, _mm256_castsi256_ps(here));
+                }
+                let keep = _mm256_cmpgt_epi32(widths, _mm256_set1_epi32(k as i32));
+                acc = _mm256_add_ps(acc, _mm256_and_ps(value, _mm256_castsi256_ps(keep)));
+            }
+            let avg = _mm256_div_ps(acc, area);
             let out = _mm256_mul_ps(_mm256_sub_ps(avg, mean), scale);
             let d = &mut dst[c * plane + j..c * plane + j + 8];
             _mm256_storeu_ps(d.as_mut_ptr(), out);
@@ -805,11 +947,13 @@ mod tests {
                     (2, 1, 37, 29),
                     (out_w, out_h),
                     rows,
-                    0..out_w,
-                    Planes {
-                        data: &mut part,
-                        plane,
-                    },
+                    &mut [Part {
+                        cols: 0..out_w,
+                        dst: Planes {
+                            data: &mut part,
+                            plane,
+                        },
+                    }],
                     &mut scratch,
                 );
                 for c in 0..3 {
@@ -847,23 +991,9 @@ mod tests {
                 &mut whole,
                 &mut Scratch::default(),
             );
-            for cols in [0..1, 0..5, 4..12, 9..out_w, out_w - 1..out_w, 0..out_w] {
-                let rows = 2..out_h;
-                let width = cols.len();
-                let plane = width * rows.len();
-                let mut part = vec![0f32; 3 * plane];
-                area_resize_rows_into(
-                    &img,
-                    region,
-                    (out_w, out_h),
-                    rows.clone(),
-                    cols.clone(),
-                    Planes {
-                        data: &mut part,
-                        plane,
-                    },
-                    &mut scratch,
-                );
+            let rows = 2..out_h;
+            let check = |cols: &std::ops::Range<usize>, part: &[f32]| {
+                let (width, plane) = (cols.len(), cols.len() * rows.len());
                 for c in 0..3 {
                     for (i, y) in rows.clone().enumerate() {
                         let a = &part[c * plane + i * width..][..width];
@@ -871,6 +1001,54 @@ mod tests {
                         assert_eq!(a, b, "{out_w}x{out_h} columns {cols:?} row {y}");
                     }
                 }
+            };
+            let all = [0..1, 0..5, 4..12, 9..out_w, out_w - 1..out_w, 0..out_w];
+            // Each part alone, then all of them in one resize.
+            for cols in &all {
+                let plane = cols.len() * rows.len();
+                let mut part = vec![0f32; 3 * plane];
+                area_resize_rows_into(
+                    &img,
+                    region,
+                    (out_w, out_h),
+                    rows.clone(),
+                    &mut [Part {
+                        cols: cols.clone(),
+                        dst: Planes {
+                            data: &mut part,
+                            plane,
+                        },
+                    }],
+                    &mut scratch,
+                );
+                check(cols, &part);
+            }
+            let mut slots: Vec<Vec<f32>> = all
+                .iter()
+                .map(|cols| vec![0f32; 3 * cols.len() * rows.len()])
+                .collect();
+            let mut parts: Vec<Part<'_>> = all
+                .iter()
+                .zip(slots.iter_mut())
+                .map(|(cols, slot)| Part {
+                    cols: cols.clone(),
+                    dst: Planes {
+                        plane: cols.len() * rows.len(),
+                        data: slot,
+                    },
+                })
+                .collect();
+            area_resize_rows_into(
+                &img,
+                region,
+                (out_w, out_h),
+                rows.clone(),
+                &mut parts,
+                &mut scratch,
+            );
+            drop(parts);
+            for (cols, slot) in all.iter().zip(&slots) {
+                check(cols, slot);
             }
         }
     }
