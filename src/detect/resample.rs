@@ -576,10 +576,43 @@ unsafe fn permuted_average_avx2<T: Accumulator, const R: usize>(
     columns.planar.resize(3 * stride, 0.0);
     let (red, rest) = columns.planar.split_at_mut(stride);
     let (green, blue) = rest.split_at_mut(stride);
-    for (p, px) in row_sums.chunks_exact(3).enumerate() {
-        red[p] = px[0].to_f32();
-        green[p] = px[1].to_f32();
-        blue[p] = px[2].to_f32();
+    let mut p = 0;
+    // Eight pixels at a time: their 24 values widened to i32 in three
+    // registers, each channel's lanes blended together, then put in order.
+    let (first, second, third) = (
+        _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5),
+        _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
+        _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
+    );
+    let load = |at: *const T| {
+        if T::BYTES == 2 {
+            _mm256_cvtepu16_epi32(_mm_loadu_si128(at.cast()))
+        } else {
+            _mm256_loadu_si256(at.cast())
+        }
+    };
+    while p + 8 <= span {
+        // SAFETY: values 3p .. 3p + 24 are inside `row_sums`.
+        let at = row_sums.as_ptr().add(3 * p);
+        let (a, b, c) = (load(at), load(at.add(8)), load(at.add(16)));
+        // Red is in lanes 0, 3, 6 of a, 1, 4, 7 of b, 2, 5 of c; green and
+        // blue one and two lanes on.
+        let r = _mm256_blend_epi32::<0b0010_0100>(_mm256_blend_epi32::<0b1001_0010>(a, b), c);
+        let g = _mm256_blend_epi32::<0b0010_0100>(_mm256_blend_epi32::<0b1001_0010>(c, a), b);
+        let bl = _mm256_blend_epi32::<0b0100_1001>(_mm256_blend_epi32::<0b1001_0010>(a, c), b);
+        let put = |v, order, to: &mut [f32]| {
+            let v = _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(v, order));
+            _mm256_storeu_ps(to[p..p + 8].as_mut_ptr(), v);
+        };
+        put(r, first, red);
+        put(g, second, green);
+        put(bl, third, blue);
+        p += 8;
+    }
+    for (q, px) in row_sums.chunks_exact(3).enumerate().skip(p) {
+        red[q] = px[0].to_f32();
+        green[q] = px[1].to_f32();
+        blue[q] = px[2].to_f32();
     }
     let n = columns.windows.len() / 8 * 8;
     let rows_f = _mm256_set1_ps(rows as f32);
@@ -852,30 +885,35 @@ mod tests {
     #[test]
     fn sums_are_exact_on_both_paths() {
         // 600 rows into 2 (windows of 300 rows: u32 sums) and into 4
-        // (150 rows: u16 sums); both give the exact average, rounded once.
-        let img = RgbImage::from_fn(5, 600, |x, y| {
-            image::Rgb([(x * 50 + y % 7) as u8, (y % 256) as u8, 255])
+        // (150 rows: u16 sums), 40 columns into one window and into 16 (the
+        // vector paths); every output is the exact average, rounded once.
+        let img = RgbImage::from_fn(40, 600, |x, y| {
+            image::Rgb([(x * 6 + y % 7) as u8, (y % 256) as u8, (255 - x) as u8])
         });
         let img = frame(&img);
-        for out_h in [2, 4] {
-            let mut dst = vec![0f32; 3 * out_h];
+        for (out_w, out_h) in [(1, 2), (1, 4), (16, 2), (16, 4)] {
+            let mut dst = vec![0f32; 3 * out_w * out_h];
             area_resize_into(
                 &img,
-                (0, 0, 5, 600),
-                1,
+                (0, 0, 40, 600),
+                out_w,
                 out_h,
                 &mut dst,
                 &mut Scratch::default(),
             );
             for oy in 0..out_h {
                 let (s, e) = window(oy, 600, out_h);
-                for c in 0..3 {
-                    let sum: u64 = (s..e)
-                        .flat_map(|y| (0..5).map(move |x| (x, y as u32)))
-                        .map(|(x, y)| u64::from(img.get_pixel(x, y)[c]))
-                        .sum();
-                    let mean = (sum as f64 / ((e - s) * 5) as f64) as f32;
-                    assert_eq!(dst[c * out_h + oy], (mean - MEAN) * SCALE);
+                for ox in 0..out_w {
+                    let (xs, xe) = window(ox, 40, out_w);
+                    for c in 0..3 {
+                        let sum: u64 = (s..e)
+                            .flat_map(|y| (xs..xe).map(move |x| (x as u32, y as u32)))
+                            .map(|(x, y)| u64::from(img.get_pixel(x, y)[c]))
+                            .sum();
+                        let mean = (sum as f64 / ((e - s) * (xe - xs)) as f64) as f32;
+                        let got = dst[(c * out_h + oy) * out_w + ox];
+                        assert_eq!(got, (mean - MEAN) * SCALE, "{out_w}x{out_h} ({ox}, {oy})");
+                    }
                 }
             }
         }
