@@ -71,7 +71,7 @@ def main():
                "detect, analyze | peak RSS MiB: detect, analyze, facenet |")
     out.append("|---|---|---|---|---|---|")
     for s, t, d, a, p in configs:
-        ov = lambda r: f"{100 * (r['cpu_ms_per_image'] / r['network_cpu_ms_per_image'] - 1):+.0f} %"
+        ov = lambda r: f"{100 * (r['cpu_ms_per_image'] / r['network_cpu_ms_per_image'] - 1):+.1f} %"
         out.append(f"| {names[s]} | {t} | {d['cpu_ms_per_image']:.0f}, {a['cpu_ms_per_image']:.0f}, "
                    f"{p['cpu_ms_per_image']:.0f} | {a['network_cpu_ms_per_image']:.0f} ms CPU "
                    f"({a['network_cpu_ms_per_image'] / t:.0f} ms wall on {t} core{'s' if t > 1 else ''}) "
