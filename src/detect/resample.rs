@@ -807,6 +807,22 @@ mod tests {
         out
     }
 
+    /// Channel `c`'s exact average over columns `xs..xe` and rows `ys..ye`
+    /// of `img`, rounded once to f32 and normalised as the resize does.
+    fn exact_output(
+        img: &Frame<'_>,
+        (xs, xe): (usize, usize),
+        (ys, ye): (usize, usize),
+        c: usize,
+    ) -> f32 {
+        let sum: u64 = (ys..ye)
+            .flat_map(|y| (xs..xe).map(move |x| (x as u32, y as u32)))
+            .map(|(x, y)| u64::from(img.get_pixel(x, y)[c]))
+            .sum();
+        let mean = (sum as f64 / ((ye - ys) * (xe - xs)) as f64) as f32;
+        (mean - MEAN) * SCALE
+    }
+
     /// A 517 × 389 image whose channels vary differently across it.
     fn patterned() -> RgbImage {
         RgbImage::from_fn(517, 389, |x, y| {
@@ -906,13 +922,9 @@ mod tests {
                 for ox in 0..out_w {
                     let (xs, xe) = window(ox, 40, out_w);
                     for c in 0..3 {
-                        let sum: u64 = (s..e)
-                            .flat_map(|y| (xs..xe).map(move |x| (x as u32, y as u32)))
-                            .map(|(x, y)| u64::from(img.get_pixel(x, y)[c]))
-                            .sum();
-                        let mean = (sum as f64 / ((e - s) * (xe - xs)) as f64) as f32;
                         let got = dst[(c * out_h + oy) * out_w + ox];
-                        assert_eq!(got, (mean - MEAN) * SCALE, "{out_w}x{out_h} ({ox}, {oy})");
+                        let exact = exact_output(&img, (xs, xe), (s, e), c);
+                        assert_eq!(got, exact, "{out_w}x{out_h} ({ox}, {oy})");
                     }
                 }
             }
@@ -921,8 +933,10 @@ mod tests {
 
     #[test]
     fn every_output_is_the_exact_average_rounded_once() {
-        // Windows one to six pixels wide (the gathered path, u16 and u32 row
-        // sums) and wider (the scalar path), through the dispatched code.
+        // Groups of eight windows spanning up to 32 columns (the permuted
+        // path), windows up to six pixels in wider groups (the gathered
+        // path), both with u16 and u32 row sums, and wider windows (the
+        // scalar path), through the dispatched code.
         let img = patterned();
         let img = frame(&img);
         for (ws, hs) in [
@@ -931,6 +945,7 @@ mod tests {
             (97, 73),
             (91, 2),
             (200, 1),
+            (120, 1),
             (50, 1),
             (40, 30),
             (517, 389),
@@ -941,17 +956,9 @@ mod tests {
                 for ox in 0..ws {
                     let (xs, xe) = window(ox, 517, ws);
                     for c in 0..3 {
-                        let sum: u64 = (ys..ye)
-                            .flat_map(|y| (xs..xe).map(move |x| (x as u32, y as u32)))
-                            .map(|(x, y)| u64::from(img.get_pixel(x, y)[c]))
-                            .sum();
-                        let mean = (sum as f64 / ((ye - ys) * (xe - xs)) as f64) as f32;
                         let got = dst[c * ws * hs + oy * ws + ox];
-                        assert_eq!(
-                            got.to_bits(),
-                            ((mean - MEAN) * SCALE).to_bits(),
-                            "{ws}x{hs} {ox},{oy},{c}"
-                        );
+                        let exact = exact_output(&img, (xs, xe), (ys, ye), c);
+                        assert_eq!(got.to_bits(), exact.to_bits(), "{ws}x{hs} {ox},{oy},{c}");
                     }
                 }
             }
