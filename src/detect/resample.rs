@@ -245,10 +245,9 @@ const NARROW_ROWS: usize = 257;
 /// A running sum of 8-bit samples: u16 for the row windows that cannot
 /// overflow it (twice the SIMD lanes), u32 for the wide ones and the running
 /// sums of a [`area_resize_levels`] pass (wrapping: a long image's may pass
-/// 2^32, their differences over a window stay exact). The column windows'
-/// gathers read a row of them as 32-bit lanes, `BYTES` apart.
+/// 2^32, their differences over a window stay exact).
 trait Accumulator: Copy + Into<u64> {
-    /// Bytes per value, the gathers' scale.
+    /// Bytes per value (the vector path widens 2-byte values as it loads).
     const BYTES: usize;
 
     fn add(self, v: u8) -> Self;
@@ -338,12 +337,6 @@ struct Columns {
     widest: usize,
     widths: Vec<f64>,
     widths32: Vec<f32>,
-    /// Each window's first value (3 × its first column), as the gathers of
-    /// [`gathered_average_avx2`] take it.
-    starts3: Vec<i32>,
-    /// The windows that end before the row's last pixel: a u16 gather lane
-    /// reads the value after its own.
-    inside: usize,
     /// Each window's first column counted from its group of eight's first
     /// window's, as [`permuted_average_avx2`] takes it.
     group_starts: Vec<i32>,
@@ -387,10 +380,6 @@ impl Columns {
         self.widths32.clear();
         self.widths32
             .extend(self.windows.iter().map(|&(s, e)| (e - s) as f32));
-        self.starts3.clear();
-        self.starts3
-            .extend(self.windows.iter().map(|&(s, _)| (3 * s) as i32));
-        self.inside = self.windows.iter().filter(|&&(_, e)| e < self.span).count();
         self.group_starts.clear();
         self.group_registers = 0;
         for group in self.windows.chunks_exact(8) {
@@ -405,7 +394,7 @@ impl Columns {
 
     /// Each column window's sum over the row sums `row_sums` (of `rows`
     /// rows), averaged and normalised into `dst` (planar, `plane` apart).
-    /// The sums are gathered first (exact integers), then averaged in one
+    /// The sums are taken first (exact integers), then averaged in one
     /// pass per channel that vectorises: the f64 quotient rounded to f32,
     /// or, when every sum and window area is below 2^24, the f32 quotient,
     /// which is the same value several times faster. An f32 division of
@@ -424,17 +413,17 @@ impl Columns {
             let mut done = 0;
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY (both): the CPU supports AVX2 (checked just above);
-                // the windows index `row_sums`, `span` pixels wide.
+                // SAFETY: the CPU supports AVX2 (checked just above); the
+                // windows index `row_sums`, `span` pixels wide, and a group
+                // of eight spans at most `group_registers` registers.
                 done = match self.group_registers {
                     1 | 2 => unsafe {
                         permuted_average_avx2::<T, 2>(self, row_sums, rows, plane, dst)
                     },
                     3 => unsafe { permuted_average_avx2::<T, 3>(self, row_sums, rows, plane, dst) },
                     4 => unsafe { permuted_average_avx2::<T, 4>(self, row_sums, rows, plane, dst) },
-                    _ if self.widest <= GATHER_WIDEST && 3 * self.span < i32::MAX as usize / 4 => unsafe {
-                        gathered_average_avx2(self, row_sums, rows, plane, dst)
-                    },
+                    5 => unsafe { permuted_average_avx2::<T, 5>(self, row_sums, rows, plane, dst) },
+                    6 => unsafe { permuted_average_avx2::<T, 6>(self, row_sums, rows, plane, dst) },
                     _ => 0,
                 };
             }
@@ -483,79 +472,17 @@ fn average_in<T: Copy + Into<u64>, F: Average>(
     }
 }
 
-/// The widest column window [`gathered_average_avx2`] takes: one gather per
-/// pixel of the widest window, per channel.
-const GATHER_WIDEST: usize = 6;
-
-/// [`Columns::average`]'s f32 case for eight windows at a time: each
-/// channel's window sums gathered from `row_sums` (a pixel of the window per
-/// gather, the lanes past a window's width masked off), then the same f32
-/// division and normalisation as [`normalise_portable`], lane by lane.
-/// Returns how many windows it did (a multiple of 8; the rest are left to
-/// the scalar path, as is any window reaching the row's last value, which a
-/// u16 lane would read past).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn gathered_average_avx2<T: Accumulator>(
-    columns: &Columns,
-    row_sums: &[T],
-    rows: usize,
-    plane: usize,
-    dst: &mut [f32],
-) -> usize {
-    use std::arch::x86_64::*;
-    debug_assert_eq!(row_sums.len(), 3 * columns.span);
-    // Windows whose every read stays inside the row: a u16 lane reads the
-    // value after its own, so the row's last value is left to the scalar path.
-    let safe = if T::BYTES == 2 {
-        columns.inside
-    } else {
-        columns.windows.len()
-    };
-    let n = safe / 8 * 8;
-    let low = _mm256_set1_epi32(if T::BYTES == 2 { 0xffff } else { -1 });
-    let rows_f = _mm256_set1_ps(rows as f32);
-    let (mean, scale) = (_mm256_set1_ps(MEAN), _mm256_set1_ps(SCALE));
-    let base = row_sums.as_ptr().cast::<i32>();
-    for j in (0..n).step_by(8) {
-        let starts = _mm256_loadu_si256(columns.starts3.as_ptr().add(j).cast());
-        let widths32 = _mm256_loadu_ps(columns.widths32.as_ptr().add(j));
-        let widths = _mm256_cvttps_epi32(widths32);
-        let area = _mm256_mul_ps(rows_f, widths32);
-        for c in 0..3 {
-            let mut acc = _mm256_setzero_si256();
-            for k in 0..columns.widest {
-                let keep = _mm256_cmpgt_epi32(widths, _mm256_set1_epi32(k as i32));
-                let at = _mm256_add_epi32(starts, _mm256_set1_epi32((3 * k + c) as i32));
-                // SAFETY: the lanes kept read values of windows inside `row_sums`.
-                let v = if T::BYTES == 2 {
-                    _mm256_mask_i32gather_epi32::<2>(_mm256_setzero_si256(), base, at, keep)
-                } else {
-                    _mm256_mask_i32gather_epi32::<4>(_mm256_setzero_si256(), base, at, keep)
-                };
-                acc = _mm256_add_epi32(acc, _mm256_and_si256(v, low));
-            }
-            let avg = _mm256_div_ps(_mm256_cvtepi32_ps(acc), area);
-            let out = _mm256_mul_ps(_mm256_sub_ps(avg, mean), scale);
-            let d = &mut dst[c * plane + j..c * plane + j + 8];
-            _mm256_storeu_ps(d.as_mut_ptr(), out);
-        }
-    }
-    n
-}
-
 /// The most registers of eight columns [`permuted_average_avx2`] reads a
 /// group of eight windows from.
-const PERMUTE_REGISTERS: usize = 4;
+const PERMUTE_REGISTERS: usize = 6;
 
-/// [`Columns::average`]'s f32 case for eight windows at a time without
-/// gathers: the row's sums are laid out channel by channel in f32 first
+/// [`Columns::average`]'s f32 case for eight windows at a time: the row's sums are laid out channel by channel in f32 first
 /// (exact: every window's sum is below 2^24), then each group of eight
 /// windows loads the `R` registers of columns it spans and picks each
 /// window's `k`-th column out of them with lane permutes (the lanes past a
-/// window's width masked off). Gathers read one value a lane and cost about
-/// as much as the eight loads they replace; permutes are one instruction.
-/// Returns how many windows it did (a multiple of 8; the rest are left to
+/// window's width masked off). AVX2 gathers would read one value a lane
+/// and cost about as much as the eight loads they replace; a permute is one
+/// instruction. Returns how many windows it did (a multiple of 8; the rest are left to
 /// the scalar path).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -933,10 +860,9 @@ mod tests {
 
     #[test]
     fn every_output_is_the_exact_average_rounded_once() {
-        // Groups of eight windows spanning up to 32 columns (the permuted
-        // path), windows up to six pixels in wider groups (the gathered
-        // path), both with u16 and u32 row sums, and wider windows (the
-        // scalar path), through the dispatched code.
+        // Groups of eight windows spanning one to six registers of columns
+        // (the permuted path), with u16 and u32 row sums, and wider groups
+        // (the scalar path), through the dispatched code.
         let img = patterned();
         let img = frame(&img);
         for (ws, hs) in [
@@ -946,6 +872,7 @@ mod tests {
             (91, 2),
             (200, 1),
             (120, 1),
+            (97, 1),
             (50, 1),
             (40, 30),
             (517, 389),
