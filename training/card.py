@@ -202,11 +202,21 @@ def fast_table(m, ext, mf, manf, extf, cost, sdk, sdkf):
     return "\n".join(rows)
 
 
+def float_blocks(q):
+    """The MobileNet's convolution blocks kept float, in words (0 is its stem)."""
+    b = q.get("float_blocks", [])
+    blocks = [str(i) for i in b if i]
+    names = (["stem"] if 0 in b else []) + (
+        [f"block {blocks[0]}"] if len(blocks) == 1 else
+        [f"blocks {', '.join(blocks[:-1])} and {blocks[-1]}"] if blocks else [])
+    return " and ".join(names) if names else "no convolution block"
+
+
 def readme_cost(m, man, cost, ext_float, ext, fast):
     q = man["training"].get("quantisation")
     intro = (f"The shipped classifier ({man['version']}, {man['training']['onnx_bytes'] / 1e6:.1f} MB embedded) is its float "
              f"graph quantised to int8 with the UTKFace CNN's {q['members']} members run once each instead of also on the mirror "
-             "image (`training/quantize.py`; the MobileNet's first six blocks and its last layers stay float); the same heads, measured on the same data (`bench/classifier.py`, "
+             f"image (`training/quantize.py`; the MobileNet's {float_blocks(q)} and its last layers stay float); the same heads, measured on the same data (`bench/classifier.py`, "
              "`training/heads.py`, `tools/evaluate_external.py`):" if q else "")
     c = cost or {}
     when = (f"Times: medians of {c.get('reps', '-')} runs per graph taking turns, on this shared machine's {c.get('cpus', '-')} "

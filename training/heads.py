@@ -51,7 +51,9 @@ FACERES = ["faceres_pooled", "faceres_gender", "faceres_age"]
 HEADS = {"age_group": ("cnn_age_group", 12), "gender": ("cnn_gender", 2), "ethnicity": ("cnn_ethnicity", 5)}
 # 2.5.0: the degraded training rows aligned from images placed in surroundings (training.context).
 # 2.5.1: 7-bit int8 weights (training.quantize --reduce-range; same heads, temperatures and age map refitted).
-VERSION = "2.5.1"
+# 2.5.2: the MobileNet's stem and blocks 3 to 6 int8, its enlargement to 224 px without the antialiasing
+#        path (training.quantize, training.backbones; same heads, temperatures and age map refitted).
+VERSION = "2.5.2"
 # 2.4.1: two CNN members instead of three (same heads; training/README.md).
 # 2.4.2: the MobileNet's stem float and its block 6 int8 (training.quantize; same heads).
 # 2.4.3: its blocks 3 to 5 int8 too (same heads).

@@ -10,7 +10,7 @@ quantises the whole graph with ONNX Runtime's static QDQ quantisation:
 int8 per-channel weights, uint8 activations whose ranges (MinMax) come from
 `--calibration` training chips picked with a fixed seed. The resize and
 normalisation in front of each network stay float, and so do the MobileNet's
-high-resolution convolution blocks (`FLOAT_BLOCKS`: its first six in `accurate`;
+high-resolution convolution blocks (`FLOAT_BLOCKS`: its first two in `accurate`;
 its stem and first two in `fast`) and its pooling and dense layers
 (`float_tail`). `--classifier fast` does the same for the `fast` classifier's
 networks (training.backbones.NETWORKS).
@@ -36,10 +36,10 @@ from training.features import load_chip
 
 CNN_OUTPUTS = ["age_group_logits", "gender_logits", "ethnicity_logits", "age_years"]
 # The MobileNet's convolution blocks kept float, per classifier; 0 is its stem (conv1), 1 to 13 its
-# depthwise-separable blocks. In `fast` the stem runs faster in float than in int8 (3 input channels);
-# its blocks 3 to 5 in int8 save time at no cost in validation accuracy, blocks 1 and 2 would cost
-# external accuracy (training/README.md).
-FLOAT_BLOCKS = {"accurate": (1, 2, 3, 4, 5, 6), "fast": (0, 1, 2)}
+# depthwise-separable blocks. Blocks 1 and 2 in int8 would cost external accuracy; from block 3 on,
+# int8 saves time at no cost in validation accuracy. The stem is float in `fast` (faster there on
+# CPUs with VNNI, 3 input channels) and int8 in `accurate` (training/README.md).
+FLOAT_BLOCKS = {"accurate": (1, 2), "fast": (0, 1, 2)}
 
 
 def member_outputs(i):
@@ -85,7 +85,7 @@ def float_tail(model, blocks):
     """The MobileNet's global pooling and the dense layers after it, and its convolution blocks
     `blocks` (0 the stem, 1 to 13 the depthwise-separable blocks), kept float. Its 1024 pooled
     features go straight into the heads; in 8 bits the pooling and dense layers cost about one
-    point of external gender and the whole MobileNet 1.5 points, most of it in the first six
+    point of external gender and the whole MobileNet 1.5 points, most of it in its first
     blocks (training/README.md)."""
     tail = ("global_pooling", "feats/", "gender_pred", "age_pred")
 

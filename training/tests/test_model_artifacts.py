@@ -23,7 +23,7 @@ def manifest():
 
 def test_manifest_contract():
     m = manifest()
-    assert m["name"] == "faceless-attributes" and m["version"] == "2.5.1"
+    assert m["name"] == "faceless-attributes" and m["version"] == "2.5.2"
     assert m["onnx"] == "faceless-attributes.onnx"
     inp = m["input"]
     assert inp["name"] == "input" and inp["layout"] == "NCHW" and inp["channels"] == "RGB"
