@@ -455,10 +455,10 @@ CPUs, which changed answers: `src/runtime/mod.rs`, `tools/test_cpu_paths.sh`), s
 On an AMD EPYC with AVX2 and no VNNI (ONNX Runtime in Python, one thread, batch 1, medians of 40 to 60 runs taking
 turns) the exact products cost `accurate` 2.5.0 28.5 ms a face against 23.7 with the saturating kernels, and
 `fast` 2.5.0 12.3 against 9.9: a fifth more; on the Intel Xeon with VNNI the same option doubled the time, so the SDK
-sets it only where it is needed. Both classifiers' 2.5.1 have their weights in 7 bits (`training/quantize.py
+sets it only where it is needed. Both classifiers have their weights in 7 bits since 2.5.1 (`training/quantize.py
 --reduce-range`), which the saturating kernels add without overflow: on that CPU both kernels gave identical outputs
-on 64 test chips, for each classifier, and the exact products took no longer than the saturating kernels
-(`fast` 9.9 ms either way; `accurate` 28.8 ms against 36.3 for 2.5.0's 8-bit weights in the same run, another day,
+on 64 test chips, for each classifier (and again for `accurate` 2.5.2), and the exact products took no longer than the saturating kernels
+(`fast` 9.9 ms either way; `accurate` 2.5.1 28.8 ms against 36.3 for 2.5.0's 8-bit weights in the same run, another day,
 when 2.5.0's saturating kernels took 28.5).
 
 ## Ethnicity labels across datasets
