@@ -43,9 +43,10 @@
  * once, each model run on one thread, none spinning while idle. The
  * pipeline keeps a pool of up to max_concurrency ONNX Runtime session sets,
  * created on demand; each call checks one set out (further callers wait for
- * a free set), and a call alone also borrows the idle sets to spread its
- * image's pyramid over several threads. faceless_analyze_batch() runs up to
- * max_concurrency images in parallel on threads of its own. Results of
+ * a free set), and a call also hires the sets that are idle, or fall idle
+ * while it runs, to spread its image over several threads.
+ * faceless_analyze_batch() runs up to max_concurrency images in parallel on
+ * threads of its own. Results of
  * concurrent calls are independent. Only faceless_pipeline_free() must not
  * overlap any other call on the same handle. The last-error message is per
  * thread.
@@ -462,9 +463,9 @@ typedef struct FacelessOptions {
   /**
    * The CPU budget: most threads running models at once. It is the size
    * of the pipeline's pool of ONNX Runtime session sets: calls in
-   * parallel take one set each (further callers wait), a call alone also
-   * spreads its image's pyramid over the idle sets, and a batch call runs
-   * this many images at once. Each set costs memory (see "Memory" above),
+   * parallel take one set each (further callers wait), a call also
+   * spreads its image over the sets that are or fall idle, and a batch
+   * call runs this many images at once. Each set costs memory (see "Memory" above),
    * so this also bounds the footprint. 0 (default) means the number of
    * CPUs.
    */

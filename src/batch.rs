@@ -22,15 +22,19 @@ use crate::error::{Error, Result};
 /// unwinding (a session set is then discarded, not trusted again); the other
 /// items go on.
 ///
-/// When there are no more items than `workers`, every thread tries
-/// `try_hold` (which must never wait) before any starts work: a thread that
-/// started first could otherwise hire, as a helper for its own item, the
-/// idle session set a later thread was about to claim, and the items would
-/// run one after the other. A thread that gets nothing then (other calls
-/// hold the sets) waits in `hold` for its first item, without holding up the
-/// others. With more items than threads they claim as they go: an early
-/// item that borrows a thread staggers the rest, which measured faster
-/// (CHANGELOG).
+/// When the items split evenly among the threads (a multiple of `workers`,
+/// or no more items than `workers`), every thread tries `try_hold` (which
+/// must never wait) before any starts work: a thread that started first
+/// could otherwise hire, as a helper for its own item, the idle session set
+/// a later thread was about to claim, and the items would run one after the
+/// other, each on all threads, which scales worse than one item per thread.
+/// A thread that gets nothing then (other calls hold the sets) waits in
+/// `hold` for its first item, without holding up the others. Otherwise they
+/// claim as they go: the first item hires the idle threads and the rest
+/// follow one per thread, so that the odd item out runs on all threads at
+/// the start instead of alone at the end (hiring a thread that falls idle
+/// mid-item comes later there, at the next part it hands out). A thread that
+/// runs out of items drops its `held` value, for items still running to hire.
 pub(crate) fn run<S, T: Send>(
     count: usize,
     workers: usize,
@@ -42,7 +46,7 @@ pub(crate) fn run<S, T: Send>(
     let next = AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<T>)>();
     let threads = workers.clamp(1, count.max(1));
-    let claim_first = count <= workers;
+    let claim_first = count.is_multiple_of(threads);
     let claimed = Barrier::new(threads);
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -173,6 +177,37 @@ pub(crate) fn share<W: Send, T: Send>(
     queue.outcomes()
 }
 
+/// Runs `work(worker, i)` for every `i < count` and returns the outcomes in
+/// order of `i`, with the workers hired on the way. This thread takes items
+/// one after another with `own`; before each, `hire(left)` gives workers for
+/// up to `left` more threads (those of the CPU budget idle now), and each
+/// hired worker's thread takes items too until none are left. With one item
+/// no thread is started. A panic in `work` reaches the caller once the
+/// other threads are done.
+pub(crate) fn share_joining<W: Send, T: Send>(
+    own: &mut W,
+    count: usize,
+    mut hire: impl FnMut(usize) -> Vec<W>,
+    work: impl Fn(&mut W, usize) -> T + Sync,
+) -> (Vec<T>, Vec<W>) {
+    let queue = Queue::new(count);
+    let hired = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        while let Some(i) = queue.claim() {
+            for mut worker in hire(queue.left()) {
+                let (queue, work, hired) = (&queue, &work, &hired);
+                scope.spawn(move || {
+                    queue.drain(|i| work(&mut worker, i));
+                    hired.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
+                });
+            }
+            queue.put(i, work(own, i));
+        }
+    });
+    let hired = hired.into_inner().unwrap_or_else(|p| p.into_inner());
+    (queue.outcomes(), hired)
+}
+
 /// Runs `work(i)` for every `i < count` and returns the outcomes in order
 /// of `i`. This thread takes items one after another; before each,
 /// `hire(left)` gives tokens for up to `left` more threads (those of the
@@ -271,17 +306,66 @@ mod tests {
                 "{seen:?}"
             );
         }
-        // More items than threads: they claim as they go, never through `try_hold`.
-        let mut ok = 0;
-        super::run(
-            3,
-            2,
-            || -> Option<crate::error::Result<()>> { panic!("not called") },
-            || Ok(()),
-            |_, i| Ok(i),
-            |_, r| ok += usize::from(r.is_ok()),
-        );
-        assert_eq!(ok, 3);
+        // More items than threads: each thread claims first, once, when they
+        // split evenly; otherwise they claim as they go, never through `try_hold`.
+        for (count, claims) in [(6, 2), (5, 0)] {
+            let (tries, mut ok) = (AtomicUsize::new(0), 0);
+            super::run(
+                count,
+                2,
+                || {
+                    tries.fetch_add(1, Ordering::SeqCst);
+                    Some(Ok(()))
+                },
+                || Ok(()),
+                |_, i| Ok(i),
+                |_, r| ok += usize::from(r.is_ok()),
+            );
+            assert_eq!((tries.load(Ordering::SeqCst), ok), (claims, count));
+        }
+    }
+
+    #[test]
+    fn joining_workers_take_items_and_come_back() {
+        for count in [0, 1, 40] {
+            let (hires, asked_too_much) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let mut own = 0usize;
+            let (out, hired) = super::share_joining(
+                &mut own,
+                count,
+                |left| {
+                    if left >= count {
+                        asked_too_much.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // Two workers join, at the first and at the fifth item.
+                    let n = hires.fetch_add(1, Ordering::SeqCst);
+                    if left > 0 && (n == 0 || n == 4) {
+                        vec![n + 1]
+                    } else {
+                        Vec::new()
+                    }
+                },
+                |id, i| {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    (i, *id)
+                },
+            );
+            assert_eq!(
+                out.iter().map(|o| o.0).collect::<Vec<_>>(),
+                (0..count).collect::<Vec<_>>()
+            );
+            assert_eq!(asked_too_much.load(Ordering::SeqCst), 0);
+            let mut hired = hired;
+            hired.sort_unstable();
+            let workers: std::collections::BTreeSet<_> = out.iter().map(|o| o.1).collect();
+            if count >= 40 {
+                assert_eq!(hired, [1, 5]);
+                assert_eq!(workers.into_iter().collect::<Vec<_>>(), [0, 1, 5]);
+            } else {
+                assert!(hired.is_empty());
+                assert!(workers.iter().all(|&w| w == 0));
+            }
+        }
     }
 
     #[test]

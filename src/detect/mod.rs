@@ -126,28 +126,31 @@ impl MtcnnSessions {
         })
     }
 
-    /// Runs the cascade on one image; faces best first. `helpers` are extra
-    /// session sets, one thread each, that every stage shares its work with:
-    /// P-Net's pyramid, and R-Net's and O-Net's crops.
-    pub(crate) fn detect(
+    /// Runs the cascade on one image; faces best first. Before each P-Net
+    /// run and each later stage, `hire(n)` gives up to `n` idle session sets
+    /// of the CPU budget, one thread each, that share the rest of the work
+    /// (P-Net's pyramid, R-Net's and O-Net's crops): a thread that runs out
+    /// of images of its own joins an image still in progress. `workers` is
+    /// the most sets that may take part, this call's own included.
+    pub(crate) fn detect<'p>(
         &mut self,
-        mut helpers: Vec<Checkout<'_, MtcnnSessions>>,
+        hire: impl Fn(usize) -> Vec<Checkout<'p, MtcnnSessions>>,
+        workers: usize,
         img: &Frame<'_>,
         opts: &DetectorOptions,
     ) -> Result<Vec<Face>> {
-        let mut sets: Vec<&mut MtcnnSessions> = std::iter::once(self)
-            .chain(helpers.iter_mut().map(|h| &mut **h))
-            .collect();
-        let mut pnets: Vec<&mut Session> = sets.iter_mut().map(|s| &mut s.pnet).collect();
-        let proposals = pnet::propose(&mut pnets, img, opts)?;
+        let hire = |n: usize| -> Vec<Set<'_, 'p>> { hire(n).into_iter().map(Set::Hired).collect() };
+        let (proposals, mut sets) = pnet::propose(Set::Own(self), &hire, workers, img, opts)?;
         if proposals.is_empty() {
             return Ok(Vec::new());
         }
+        sets.extend(hire(usize::MAX));
         let mut rnets: Vec<&mut Session> = sets.iter_mut().map(|s| &mut s.rnet).collect();
         let refined = rnet::refine(&mut rnets, img, &proposals, opts)?;
         if refined.is_empty() {
             return Ok(Vec::new());
         }
+        sets.extend(hire(usize::MAX));
         let mut onets: Vec<&mut Session> = sets.iter_mut().map(|s| &mut s.onet).collect();
         let mut faces = onet::finish(&mut onets, img, &refined, opts)?;
         let (w, h) = (img.width() as f32, img.height() as f32);
@@ -156,6 +159,32 @@ impl MtcnnSessions {
         }
         faces.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok(faces)
+    }
+}
+
+/// A session set at work on one call: the call's own, or an idle one it
+/// hired (back to the pool when dropped).
+pub(crate) enum Set<'a, 'p> {
+    Own(&'a mut MtcnnSessions),
+    Hired(Checkout<'p, MtcnnSessions>),
+}
+
+impl std::ops::Deref for Set<'_, '_> {
+    type Target = MtcnnSessions;
+    fn deref(&self) -> &MtcnnSessions {
+        match self {
+            Set::Own(s) => s,
+            Set::Hired(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Set<'_, '_> {
+    fn deref_mut(&mut self) -> &mut MtcnnSessions {
+        match self {
+            Set::Own(s) => s,
+            Set::Hired(s) => s,
+        }
     }
 }
 
@@ -335,12 +364,13 @@ impl Detector {
         img: &Frame<'_>,
     ) -> Result<Vec<Face>> {
         let pixels = u64::from(img.width()) * u64::from(img.height());
-        let helpers = if pixels >= SHARE_PIXELS {
-            self.spare_sets(self.pool.limit() - 1)
+        let workers = if pixels >= SHARE_PIXELS {
+            self.pool.limit()
         } else {
-            Vec::new()
+            1
         };
-        own.detect(helpers, img, &self.options)
+        let hire = |n: usize| self.spare_sets(n.min(workers - 1));
+        own.detect(hire, workers, img, &self.options)
     }
 
     /// Decodes (within `limits`) and detects every input, up to

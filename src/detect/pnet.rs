@@ -7,7 +7,7 @@ use ort::session::Session;
 
 use super::boxes::{nms, regress_unit, square, Candidate, Overlap};
 use super::resample::{self, area_resize_rows_into, Part, Planes};
-use super::DetectorOptions;
+use super::{DetectorOptions, Set};
 use crate::error::{Error, Result};
 use crate::inference::{self, Dim, Expect};
 use crate::input::Frame;
@@ -448,31 +448,42 @@ fn runs(plan: &[Band], workers: usize) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// Runs P-Net over the pyramid and returns squared, regressed candidates.
-/// The bands are shared out among `sessions`, one thread each (this one and
-/// `sessions.len() - 1` more), in runs, largest level first.
-pub(crate) fn propose(
-    sessions: &mut [&mut Session],
+/// Runs P-Net over the pyramid and returns squared, regressed candidates,
+/// with the session sets that took part. The bands are taken in runs,
+/// largest level first, by `own` on this thread and by the sets `hire`
+/// gives before each of this thread's runs, one thread each; runs are sized
+/// for `workers`, the most sets that may take part.
+pub(crate) fn propose<'a, 'p>(
+    own: Set<'a, 'p>,
+    hire: &dyn Fn(usize) -> Vec<Set<'a, 'p>>,
+    workers: usize,
     img: &Frame<'_>,
     opts: &DetectorOptions,
-) -> Result<Vec<Candidate>> {
+) -> Result<(Vec<Candidate>, Vec<Set<'a, 'p>>)> {
     let (w, h) = img.dimensions();
     let plan = plan(w, h, opts);
-    let runs = runs(&plan, sessions.len());
+    let runs = runs(&plan, workers);
     let sweep = Sweep::new(&plan, w, h);
     // Each worker takes the next run of bands, with its own buffers.
-    let mut workers: Vec<(&mut Session, Scratch)> = sessions
-        .iter_mut()
-        .map(|s| (&mut **s, Scratch::default()))
-        .collect();
-    let found = crate::batch::share(&mut workers, runs.len(), |(session, scratch), r| {
+    let work = |(set, scratch): &mut (Set<'a, 'p>, Scratch), r: usize| {
         runs[r]
             .clone()
-            .map(|i| run_band(session, img, &plan[i], opts, scratch, &sweep))
+            .map(|i| run_band(&mut set.pnet, img, &plan[i], opts, scratch, &sweep))
             .collect::<Vec<_>>()
-    });
+    };
+    let hire = |left: usize| {
+        hire(left)
+            .into_iter()
+            .map(|s| (s, Scratch::default()))
+            .collect()
+    };
+    let mut own = (own, Scratch::default());
+    let (found, hired) = crate::batch::share_joining(&mut own, runs.len(), hire, work);
+    let sets = std::iter::once(own.0)
+        .chain(hired.into_iter().map(|(s, _)| s))
+        .collect();
     let found = found.into_iter().flatten().collect::<Result<Vec<_>>>()?;
-    Ok(merge(&plan, found, opts))
+    Ok((merge(&plan, found, opts), sets))
 }
 
 #[cfg(test)]

@@ -68,9 +68,9 @@ pub struct FacelessOptions {
     pub max_pixels: u64,
     /// The CPU budget: most threads running models at once. It is the size
     /// of the pipeline's pool of ONNX Runtime session sets: calls in
-    /// parallel take one set each (further callers wait), a call alone also
-    /// spreads its image's pyramid over the idle sets, and a batch call runs
-    /// this many images at once. Each set costs memory (see "Memory" above),
+    /// parallel take one set each (further callers wait), a call also
+    /// spreads its image over the sets that are or fall idle, and a batch
+    /// call runs this many images at once. Each set costs memory (see "Memory" above),
     /// so this also bounds the footprint. 0 (default) means the number of
     /// CPUs.
     pub max_concurrency: u32,
