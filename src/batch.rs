@@ -360,7 +360,8 @@ mod tests {
             let workers: std::collections::BTreeSet<_> = out.iter().map(|o| o.1).collect();
             if count >= 40 {
                 assert_eq!(hired, [1, 5]);
-                assert_eq!(workers.into_iter().collect::<Vec<_>>(), [0, 1, 5]);
+                // The first hire has 39 items to share: it takes some.
+                assert!(workers.contains(&1) && workers.iter().all(|w| [0, 1, 5].contains(w)));
             } else {
                 assert!(hired.is_empty());
                 assert!(workers.iter().all(|&w| w == 0));
