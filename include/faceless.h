@@ -46,10 +46,9 @@
  * a free set), and a call also hires the sets that are idle, or fall idle
  * while it runs, to spread its image over several threads.
  * faceless_analyze_batch() runs up to max_concurrency images in parallel on
- * threads of its own. Results of
- * concurrent calls are independent. Only faceless_pipeline_free() must not
- * overlap any other call on the same handle. The last-error message is per
- * thread.
+ * threads of its own. Results of concurrent calls are independent. Only
+ * faceless_pipeline_free() must not overlap any other call on the same
+ * handle. The last-error message is per thread.
  *
  * Footprint. A pipeline costs a fixed part (ONNX Runtime, the models and
  * one session of each: about 38 MB plus the classifier's, about 38 MB for
