@@ -187,25 +187,15 @@ pub(crate) fn share<W: Send, T: Send>(
 pub(crate) fn share_joining<W: Send, T: Send>(
     own: &mut W,
     count: usize,
-    mut hire: impl FnMut(usize) -> Vec<W>,
+    hire: impl FnMut(usize) -> Vec<W>,
     work: impl Fn(&mut W, usize) -> T + Sync,
 ) -> (Vec<T>, Vec<W>) {
-    let queue = Queue::new(count);
     let hired = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        while let Some(i) = queue.claim() {
-            for mut worker in hire(queue.left()) {
-                let (queue, work, hired) = (&queue, &work, &hired);
-                scope.spawn(move || {
-                    queue.drain(|i| work(&mut worker, i));
-                    hired.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
-                });
-            }
-            queue.put(i, work(own, i));
-        }
+    let outcomes = share_hired(own, count, hire, work, |worker| {
+        hired.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
     });
     let hired = hired.into_inner().unwrap_or_else(|p| p.into_inner());
-    (queue.outcomes(), hired)
+    (outcomes, hired)
 }
 
 /// Runs `work(i)` for every `i < count` and returns the outcomes in order
@@ -219,21 +209,39 @@ pub(crate) fn share_hiring<H: Send, T: Send>(
     hire: impl Fn(usize) -> Vec<H>,
     work: impl Fn(usize) -> T + Sync,
 ) -> Vec<T> {
+    share_hired(
+        &mut None,
+        count,
+        |left| hire(left).into_iter().map(Some).collect(),
+        |_, i| work(i),
+        drop,
+    )
+}
+
+/// The loop of [`share_joining`] and [`share_hiring`]: each hired worker's
+/// thread hands its worker to `retire` as soon as it runs out of items, so
+/// that a token goes back to its pool then, not when the whole share ends.
+fn share_hired<W: Send, T: Send>(
+    own: &mut W,
+    count: usize,
+    mut hire: impl FnMut(usize) -> Vec<W>,
+    work: impl Fn(&mut W, usize) -> T + Sync,
+    retire: impl Fn(W) + Sync,
+) -> Vec<T> {
     let queue = Queue::new(count);
-    if count <= 1 {
-        queue.drain(&work);
-        return queue.outcomes();
-    }
     std::thread::scope(|scope| {
         while let Some(i) = queue.claim() {
-            for token in hire(queue.left()) {
-                let (queue, work) = (&queue, &work);
-                scope.spawn(move || {
-                    queue.drain(work);
-                    drop(token);
-                });
+            let left = queue.left();
+            if left > 0 {
+                for mut worker in hire(left) {
+                    let (queue, work, retire) = (&queue, &work, &retire);
+                    scope.spawn(move || {
+                        queue.drain(|i| work(&mut worker, i));
+                        retire(worker);
+                    });
+                }
             }
-            queue.put(i, work(i));
+            queue.put(i, work(own, i));
         }
     });
     queue.outcomes()
@@ -404,6 +412,32 @@ mod tests {
             assert_eq!(threads.len(), if count >= 40 { 2 } else { count.min(1) });
             assert_eq!(back.load(Ordering::SeqCst), usize::from(count > 1));
         }
+    }
+
+    #[test]
+    fn a_helper_gives_its_token_back_when_the_items_run_out() {
+        // This thread holds item 0 until the helper has taken every other
+        // item and given its token back, which must not wait for item 0.
+        let back = AtomicUsize::new(0);
+        let caller = std::thread::current().id();
+        let out = super::share_hiring(
+            8,
+            |left| (left == 7).then(|| Token(&back)).into_iter().collect(),
+            |i| {
+                if std::thread::current().id() != caller {
+                    return true;
+                }
+                let start = std::time::Instant::now();
+                while back.load(Ordering::SeqCst) == 0 {
+                    if start.elapsed() > std::time::Duration::from_secs(10) {
+                        return false;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                i == 0
+            },
+        );
+        assert_eq!(out, [true; 8]);
     }
 
     #[test]

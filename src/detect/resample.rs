@@ -102,7 +102,6 @@ pub(crate) fn area_resize_rows_into(
             columns.reset_part(in_w, out_w, cols.clone());
         }
     }
-    let columns = &mut columns[..parts.len()];
     // The source columns the parts read together.
     let first = columns.iter().map(|c| c.first).min().unwrap_or(0);
     let end = columns
