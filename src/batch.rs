@@ -161,20 +161,15 @@ pub(crate) fn share<W: Send, T: Send>(
     count: usize,
     work: impl Fn(&mut W, usize) -> T + Sync,
 ) -> Vec<T> {
-    let queue = Queue::new(count);
-    let take = |worker: &mut W| queue.drain(|i| work(worker, i));
-    let threads = workers.len().min(count).max(1);
-    let (first, rest) = workers[..threads]
-        .split_first_mut()
-        .expect("share needs a worker");
-    std::thread::scope(|scope| {
-        for worker in rest {
-            let take = &take;
-            scope.spawn(move || take(worker));
-        }
-        take(first);
-    });
-    queue.outcomes()
+    let (mut first, rest) = workers.split_first_mut().expect("share needs a worker");
+    // Every other worker is hired at the first item, one per item left.
+    let mut rest = Some(rest);
+    let hire = |left: usize| {
+        rest.take()
+            .map(|rest| rest.iter_mut().take(left).collect())
+            .unwrap_or_default()
+    };
+    share_hired(&mut first, count, hire, |worker, i| work(worker, i), drop)
 }
 
 /// Runs `work(worker, i)` for every `i < count` and returns the outcomes in
