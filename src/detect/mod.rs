@@ -144,13 +144,13 @@ impl MtcnnSessions {
         if proposals.is_empty() {
             return Ok(Vec::new());
         }
-        sets.extend(hire(usize::MAX));
+        sets.extend(hire(workers.saturating_sub(sets.len())));
         let mut rnets: Vec<&mut Session> = sets.iter_mut().map(|s| &mut s.rnet).collect();
         let refined = rnet::refine(&mut rnets, img, &proposals, opts)?;
         if refined.is_empty() {
             return Ok(Vec::new());
         }
-        sets.extend(hire(usize::MAX));
+        sets.extend(hire(workers.saturating_sub(sets.len())));
         let mut onets: Vec<&mut Session> = sets.iter_mut().map(|s| &mut s.onet).collect();
         let mut faces = onet::finish(&mut onets, img, &refined, opts)?;
         let (w, h) = (img.width() as f32, img.height() as f32);
