@@ -464,9 +464,9 @@ typedef struct FacelessOptions {
    * of the pipeline's pool of ONNX Runtime session sets: calls in
    * parallel take one set each (further callers wait), a call also
    * spreads its image over the sets that are or fall idle, and a batch
-   * call runs this many images at once. Each set costs memory (see "Memory" above),
-   * so this also bounds the footprint. 0 (default) means the number of
-   * CPUs.
+   * call runs this many images at once. Each set costs memory (see
+   * "Memory" above), so this also bounds the footprint. 0 (default) means
+   * the number of CPUs.
    */
   uint32_t max_concurrency;
   /**

@@ -70,9 +70,9 @@ pub struct FacelessOptions {
     /// of the pipeline's pool of ONNX Runtime session sets: calls in
     /// parallel take one set each (further callers wait), a call also
     /// spreads its image over the sets that are or fall idle, and a batch
-    /// call runs this many images at once. Each set costs memory (see "Memory" above),
-    /// so this also bounds the footprint. 0 (default) means the number of
-    /// CPUs.
+    /// call runs this many images at once. Each set costs memory (see
+    /// "Memory" above), so this also bounds the footprint. 0 (default) means
+    /// the number of CPUs.
     pub max_concurrency: u32,
     /// Which classifier runs: `FACELESS_CLASSIFIER_ACCURATE` (0, default)
     /// or `FACELESS_CLASSIFIER_FAST` (1), which takes less time and memory
